@@ -1,0 +1,29 @@
+# Two commands for a fresh clone: `make run` (the whole workflow on the embedded default)
+# and `make test` (the test suite). Both create .venv and install the pinned dependencies first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+# Rules call `python -m cnntopo.<step>`: the venv's python must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test report lint clean-results
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and alone, pinned exactly: nothing later may resolve it to the index's CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/snakemake --lint
+
+clean-results:
+	rm -rf results/models results/activations results/logs results/benchmarks

@@ -1,0 +1,21 @@
+# cnntopo: the topology of CNN activations (Purvine et al., AAAI 2023), as one Snakemake DAG.
+# Configuration: config/config.yaml (the embedded default), validated against
+# workflow/schemas/config.schema.yaml before any job runs.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/activations.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

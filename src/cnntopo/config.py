@@ -1,0 +1,68 @@
+"""Validate a workflow config against the JSON schema, filling in defaults.
+
+Used by the Snakefile before any job runs, and directly by tests. Errors name
+the offending key by its dotted path and say what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from jsonschema import Draft202012Validator, ValidationError, validators
+
+
+class ConfigError(ValueError):
+    """The configuration does not match the schema."""
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in properties.items():
+                if "default" in subschema and key not in instance:
+                    instance[key] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultFillingValidator = _with_defaults(Draft202012Validator)
+
+
+def load_schema(path: str | Path) -> dict[str, Any]:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def _describe(error: ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        prefix = f"{where}." if error.absolute_path else ""
+        return f"unknown key {', '.join(prefix + k for k in unknown)}; allowed here: {', '.join(allowed)}"
+    expected = error.schema.get("description")
+    hint = f" ({expected})" if expected else ""
+    return f"{where}: {error.message}{hint}"
+
+
+def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a validated copy of ``config`` with every default filled in; raise :class:`ConfigError`."""
+    Draft202012Validator.check_schema(schema)
+    filled = copy.deepcopy(dict(config))
+    errors = sorted(_DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n  ".join(_describe(e) for e in errors)
+        raise ConfigError(f"invalid configuration:\n  {lines}")
+    _check_consistency(filled)
+    return filled
+
+
+def _check_consistency(config: Mapping[str, Any]) -> None:
+    data = config["data"]
+    if (data["mean"] is None) != (data["std"] is None):
+        raise ConfigError("invalid configuration:\n  data.mean and data.std must be given together")

@@ -1,0 +1,207 @@
+"""Image datasets as in-memory uint8 arrays: scikit-learn digits, CIFAR-10, image folders.
+
+Every loader returns an :class:`ImageSet`: images ``(n, H, W, 3)`` uint8, labels
+``(n,)`` int64, class names, and the per-channel mean and std (in [0, 1] pixel
+units) used to normalise them. Holding the split in memory keeps the training
+loop free of worker processes and makes data order a pure function of the seed;
+CIFAR-10's 60k images are 180 MB as uint8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from cnntopo.torchvision_compat import torchvision_submodule
+
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2023, 0.1994, 0.2010)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
+
+class DataError(RuntimeError):
+    """Data is missing or unreadable; the message says where it was looked for and what to do."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    images: np.ndarray  # (n, H, W, 3) uint8
+    labels: np.ndarray  # (n,) int64
+    classes: tuple[str, ...]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.shape[-1] != 3 or self.images.dtype != np.uint8:
+            raise ValueError(f"images must be (n, H, W, 3) uint8, got {self.images.shape} {self.images.dtype}")
+        if self.labels.shape != (len(self.images),):
+            raise ValueError(f"labels must be ({len(self.images)},), got {self.labels.shape}")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """uint8 ``(n, H, W, 3)`` -> float32 ``(n, 3, H, W)``, ``(x / 255 - mean) / std`` per channel."""
+    x = images.permute(0, 3, 1, 2).float().div_(255.0)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+def load_digits_split(train: bool, image_size: int = 16, test_fraction: float = 0.25, split_seed: int = 0) -> ImageSet:
+    """scikit-learn's 1797 handwritten 8x8 digits as ``image_size`` RGB images.
+
+    Grey levels 0..16 become 0..255, the 8x8 image is upsampled bilinearly to
+    ``image_size`` and copied into three channels. The train/test split is
+    stratified and fixed by ``split_seed``. Normalisation statistics come from
+    the training split, so both splits share them.
+    """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    grey = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    upsampled = np.stack(
+        [np.asarray(Image.fromarray(g).resize((image_size, image_size), Image.BILINEAR)) for g in grey]
+    )
+    rgb = np.repeat(upsampled[..., None], 3, axis=-1)
+    labels = bunch.target.astype(np.int64)
+    index = np.arange(len(labels))
+    train_idx, test_idx = train_test_split(
+        index, test_size=test_fraction, random_state=split_seed, stratify=labels
+    )
+    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    pixels = rgb[train_idx].astype(np.float64) / 255.0
+    mean = tuple(float(v) for v in pixels.mean(axis=(0, 1, 2)))
+    std = tuple(float(v) for v in pixels.std(axis=(0, 1, 2)))
+    chosen = train_idx if train else test_idx
+    return ImageSet(rgb[chosen], labels[chosen], tuple(str(d) for d in range(10)), mean, std)
+
+
+def _cifar10_class(checksums: Mapping[str, str] | None):
+    CIFAR10 = torchvision_submodule("datasets").CIFAR10
+    if checksums is None:
+        return CIFAR10
+
+    class CIFAR10WithChecksums(CIFAR10):
+        train_list = [[name, checksums[name]] for name, _ in CIFAR10.train_list]
+        test_list = [[name, checksums[name]] for name, _ in CIFAR10.test_list]
+        meta = {**CIFAR10.meta, "md5": checksums[CIFAR10.meta["filename"]]}
+
+    return CIFAR10WithChecksums
+
+
+def cifar10_missing_message(root: Path) -> str:
+    return (
+        f"CIFAR-10 was not found (or failed its checksum) under {root}/{CIFAR10_FOLDER}/. "
+        f"Either extract the python version of the archive ({CIFAR10_URL}) so that "
+        f"{root}/{CIFAR10_FOLDER}/data_batch_1 ... test_batch exist, or set `data.download: true` "
+        "in the config to let the workflow's download_cifar10 rule fetch it."
+    )
+
+
+def load_cifar10(
+    root: str | Path, train: bool, download: bool = False, checksums: Mapping[str, str] | None = None
+) -> ImageSet:
+    """torchvision's CIFAR-10 from ``root/cifar-10-batches-py`` (python pickle format).
+
+    ``checksums`` maps each file name (data_batch_1..5, test_batch, batches.meta) to
+    its MD5; by default torchvision's checksums of the real files are used.
+    """
+    root = Path(root)
+    try:
+        dataset = _cifar10_class(checksums)(root=str(root), train=train, download=download)
+    except (RuntimeError, OSError) as error:  # OSError: a download that cannot reach the server
+        raise DataError(f"{cifar10_missing_message(root)} ({type(error).__name__}: {error})") from error
+    return ImageSet(
+        np.ascontiguousarray(dataset.data, dtype=np.uint8),
+        np.asarray(dataset.targets, dtype=np.int64),
+        tuple(dataset.classes),
+        CIFAR10_MEAN,
+        CIFAR10_STD,
+    )
+
+
+def download_cifar10(root: str | Path, download: bool) -> Path:
+    """Make sure ``root/cifar-10-batches-py`` holds CIFAR-10, downloading it if allowed."""
+    root = Path(root)
+    for train in (True, False):
+        load_cifar10(root, train=train, download=download and train)
+    return root / CIFAR10_FOLDER
+
+
+def load_image_folder(root: str | Path, train: bool, image_size: int, resize: int | None = None) -> ImageSet:
+    """A class-per-folder tree ``root/{train,test}/<class>/<image>``.
+
+    Each image is converted to RGB, its shorter side resized to ``resize``
+    (default: ``image_size``) and centre-cropped to ``image_size`` squared.
+    """
+    folder = Path(root) / ("train" if train else "test")
+    if not folder.is_dir():
+        raise DataError(
+            f"image folder {folder} does not exist: expected {root}/train/<class>/<image> and "
+            f"{root}/test/<class>/<image>"
+        )
+    datasets = torchvision_submodule("datasets")
+    transforms = torchvision_submodule("transforms")
+    pipeline = transforms.Compose([transforms.Resize(resize or image_size), transforms.CenterCrop(image_size)])
+    try:
+        tree = datasets.ImageFolder(str(folder))
+    except (FileNotFoundError, RuntimeError) as error:
+        raise DataError(f"no images found under {folder}: {error}") from error
+    images = np.stack([np.asarray(pipeline(tree.loader(path)), dtype=np.uint8) for path, _ in tree.samples])
+    return ImageSet(images, np.asarray(tree.targets, dtype=np.int64), tuple(tree.classes), IMAGENET_MEAN, IMAGENET_STD)
+
+
+def load_dataset(data: Mapping, train: bool) -> ImageSet:
+    """Load one split from the validated ``data`` config section (keys as in the config schema)."""
+    name = data["dataset"]
+    if name == "digits":
+        images = load_digits_split(train, data["image_size"], data["test_fraction"], data["split_seed"])
+    elif name == "cifar10":
+        images = load_cifar10(data["root"], train, download=data["download"])
+    elif name == "imagefolder":
+        images = load_image_folder(data["root"], train, data["image_size"], data.get("resize"))
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    if data.get("mean") is not None:
+        images = ImageSet(images.images, images.labels, images.classes, tuple(data["mean"]), tuple(data["std"]))
+    return images
+
+
+def dataset_fingerprint(images: ImageSet) -> str:
+    """Short SHA-256 of pixels and labels: ties stored results to the exact data used."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(images.images).tobytes())
+    digest.update(images.labels.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.data", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fetch = sub.add_parser("download-cifar10", help="check CIFAR-10 under ROOT, downloading it if --download")
+    fetch.add_argument("--root", required=True)
+    fetch.add_argument("--download", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        folder = download_cifar10(args.root, args.download)
+    except DataError as error:
+        sys.exit(f"error: {error}")
+    print(f"CIFAR-10 ready in {folder}")
+
+
+if __name__ == "__main__":
+    main()

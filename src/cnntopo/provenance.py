@@ -1,0 +1,50 @@
+"""Small helpers that tie outputs to what produced them: digests, versions, atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_LIBRARIES = ("cnntopo", "torch", "torchvision", "numpy", "zarr", "scikit-learn", "ripser", "giotto-ph", "persim")
+
+
+def stable_digest(obj: Any) -> str:
+    """SHA-256 (first 16 hex digits) of ``obj`` as canonical JSON (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the results, plus Python's."""
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write JSON to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> the first CUDA device if there is one, else the CPU; otherwise ``torch.device(name)``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for but this torch build sees no CUDA device")
+    return device

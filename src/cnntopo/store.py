@@ -1,0 +1,171 @@
+"""Zarr v3 activation stores: one array per layer of shape (B, N, c), verified on every read.
+
+A store is written under a temporary name and renamed into place only after its
+last array and its completion marker are written, so a reader never meets half
+a store under the final name. Each layer's SHA-256 (of its C-order float32
+bytes) is recorded at write time and checked at read time: a truncated,
+deleted or altered chunk raises :class:`StoreError` instead of being read as
+fill values.
+
+Layout::
+
+    seed0.zarr/
+      zarr.json            group attributes: format, complete, layers, seed, config digest, ...
+      layer00 .. layer16   float32 (B, N, c); attributes: name, index, channels, spatial_shape, sha256
+      image_index          int64 (B, N): dataset index of row k of batch b (same in every layer)
+      label                int64 (B, N): class label of that image
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import zarr
+
+from cnntopo.models import LayerInfo
+
+FORMAT = "cnntopo.activation-store/1"
+
+
+class StoreError(RuntimeError):
+    """An activation store is missing, partial, corrupt or of another format."""
+
+
+def layer_key(index: int) -> str:
+    return f"layer{index:02d}"
+
+
+class StoreWriter:
+    """Fill a new store row block by row block, in order; :meth:`commit` makes it visible.
+
+    Use as a context manager: on an exception the temporary store is removed.
+    """
+
+    def __init__(
+        self, path: str | Path, layers: Sequence[LayerInfo], image_index: np.ndarray, labels: np.ndarray,
+        attrs: dict[str, Any],
+    ) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".partial")
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.layers = list(layers)
+        self.batches, self.rows = image_index.shape
+        self.group = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
+        self.group.attrs.update(
+            {**attrs, "format": FORMAT, "complete": False, "batches": self.batches, "rows": self.rows,
+             "layers": [layer_key(layer.index) for layer in self.layers]}
+        )
+        for name, values in (("image_index", image_index), ("label", labels)):
+            self.group.create_array(name, data=np.asarray(values, dtype=np.int64), chunks=image_index.shape)
+        row_chunk = min(self.rows, 1024)
+        self.arrays = {}
+        self.hashes = {}
+        for layer in self.layers:
+            key = layer_key(layer.index)
+            array = self.group.create_array(
+                key, shape=(self.batches, self.rows, layer.channels), dtype="float32",
+                chunks=(1, row_chunk, layer.channels), fill_value=float("nan"),
+            )
+            array.attrs.update(
+                {"name": layer.name, "index": layer.index, "channels": layer.channels,
+                 "spatial_shape": [layer.height, layer.width]}
+            )
+            self.arrays[key] = array
+            self.hashes[key] = hashlib.sha256()
+        self.cursor = (0, 0)
+
+    def write_rows(self, batch: int, start: int, values: dict[str, np.ndarray]) -> None:
+        """Write rows ``start : start + len`` of ``batch`` for every layer; blocks must come in order."""
+        if (batch, start) != self.cursor:
+            raise ValueError(f"rows must be written in order: expected {self.cursor}, got {(batch, start)}")
+        stop = None
+        for key, array in self.arrays.items():
+            block = np.ascontiguousarray(values[key], dtype=np.float32)
+            stop = start + len(block)
+            array[batch, start:stop] = block
+            self.hashes[key].update(block.tobytes())
+        self.cursor = (batch + 1, 0) if stop == self.rows else (batch, stop)
+
+    def commit(self) -> Path:
+        if self.cursor != (self.batches, 0):
+            raise ValueError(f"store incomplete: next rows would be {self.cursor}")
+        for key, array in self.arrays.items():
+            array.attrs["sha256"] = self.hashes[key].hexdigest()
+        self.group.attrs["complete"] = True
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.tmp.rename(self.path)
+        return self.path
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.tmp.exists():
+            shutil.rmtree(self.tmp)
+
+
+@dataclass(frozen=True)
+class ActivationStore:
+    """A validated, complete store. ``layer(i)`` returns the verified ``(B, N, c)`` array."""
+
+    path: Path
+    attrs: dict[str, Any]
+    group: Any
+
+    @property
+    def layer_keys(self) -> list[str]:
+        return list(self.attrs["layers"])
+
+    def layer(self, index: int) -> np.ndarray:
+        return self._verified(layer_key(index))
+
+    def layer_attrs(self, index: int) -> dict[str, Any]:
+        return dict(self.group[layer_key(index)].attrs)
+
+    def image_index(self) -> np.ndarray:
+        return np.asarray(self.group["image_index"][...])
+
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.group["label"][...])
+
+    def _verified(self, key: str) -> np.ndarray:
+        if key not in self.layer_keys:
+            raise KeyError(f"{self.path} has no {key}; it holds {self.layer_keys}")
+        try:
+            array = self.group[key]
+            values = np.ascontiguousarray(array[...], dtype=np.float32)
+        except Exception as error:  # codec and I/O errors from a damaged chunk
+            raise StoreError(f"{self.path}/{key} cannot be read ({type(error).__name__}: {error}); rerun its rule") from error
+        if hashlib.sha256(values.tobytes()).hexdigest() != array.attrs.get("sha256"):
+            raise StoreError(f"{self.path}/{key} does not match its recorded checksum: the store is corrupt; rerun its rule")
+        return values
+
+
+def open_store(path: str | Path) -> ActivationStore:
+    """Open a store for reading after checking that it is complete and of this format."""
+    path = Path(path)
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        hint = f" (a partial write {partial} exists: its job did not finish)" if partial.exists() else ""
+        raise StoreError(f"activation store {path} does not exist{hint}")
+    try:
+        group = zarr.open_group(str(path), mode="r", zarr_format=3)
+        attrs = dict(group.attrs)
+    except Exception as error:
+        raise StoreError(f"{path} is not a readable Zarr v3 group ({type(error).__name__}: {error})") from error
+    if attrs.get("format") != FORMAT:
+        raise StoreError(f"{path} is not a cnntopo activation store (format {attrs.get('format')!r}, expected {FORMAT!r})")
+    if attrs.get("complete") is not True:
+        raise StoreError(f"{path} is incomplete: its writer did not finish; rerun its rule")
+    missing = [key for key in [*attrs["layers"], "image_index", "label"] if key not in group]
+    if missing:
+        raise StoreError(f"{path} lacks arrays {missing}: the store is corrupt; rerun its rule")
+    return ActivationStore(path, attrs, group)
+

@@ -1,0 +1,328 @@
+"""Train one seed model: the authors' recipe, deterministic per seed, resumable per epoch.
+
+The seed fixes the initialisation (torch's RNG at model construction) and, for
+every epoch, the data order and the augmentation (a generator seeded by
+``(seed, epoch)``). Because an epoch's randomness does not depend on earlier
+epochs, a run resumed from its epoch checkpoint ends with the same weights as
+an uninterrupted run. On CPU, with the same thread count, the same seed gives
+bit-identical weights.
+
+Recipe (SPEC, branch 1): SGD with momentum and weight decay, a per-iteration
+triangular learning rate (0 -> ``lr_peak`` at ``lr_peak_epoch`` -> 0 at the last
+epoch), horizontal flip + random translation + Cutout, flip-averaged test
+accuracy; mixed precision and channels_last on CUDA, fp32 on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.models import build_model
+from cnntopo.provenance import atomic_write_json, library_versions, resolve_device, stable_digest
+
+
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    batch_size: int
+    lr_peak: float
+    lr_peak_epoch: float
+    momentum: float
+    weight_decay: float
+    nesterov: bool = False
+    label_smoothing: float = 0.0
+    flip: bool = True
+    translate: int = 2  # pixels of zero padding (= mean colour after normalisation) to shift within
+    cutout: int = 8  # side of the square set to zero; 0 disables
+    flip_tta: bool = True
+
+    @classmethod
+    def from_config(cls, train: Mapping[str, Any]) -> "Recipe":
+        return cls(**{f.name: train[f.name] for f in fields(cls) if f.name in train})
+
+
+def triangular_lr(step: int, steps_per_epoch: int, recipe: Recipe) -> float:
+    """Learning rate at optimiser step ``step`` (0-based): linear 0 -> peak -> 0 over the run."""
+    return float(
+        np.interp(
+            step,
+            [0, recipe.lr_peak_epoch * steps_per_epoch, recipe.epochs * steps_per_epoch],
+            [0.0, recipe.lr_peak, 0.0],
+        )
+    )
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The CPU generator of one epoch's data order and augmentation, a pure function of (seed, epoch)."""
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torch.Tensor:
+    """Flip, translate and cut out a normalised batch ``(n, 3, H, W)``; random draws come from ``generator``."""
+    n, _, h, w = x.shape
+    if recipe.flip:
+        flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+        x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+    if recipe.translate > 0:
+        pad = recipe.translate
+        shift = torch.randint(0, 2 * pad + 1, (2, n), generator=generator).to(x.device)
+        padded = F.pad(x, (pad, pad, pad, pad)).permute(0, 2, 3, 1)  # (n, H + 2 pad, W + 2 pad, 3)
+        rows = (shift[0].view(n, 1) + torch.arange(h, device=x.device)).view(n, h, 1)
+        cols = (shift[1].view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, w)
+        x = padded[torch.arange(n, device=x.device).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2).contiguous()
+    if recipe.cutout > 0:
+        centre = torch.randint(0, max(h, w), (2, n), generator=generator).to(x.device)
+        ys = torch.arange(h, device=x.device).view(1, h, 1)
+        xs = torch.arange(w, device=x.device).view(1, 1, w)
+        half = recipe.cutout // 2
+        cy, cx = centre[0].view(n, 1, 1), centre[1].view(n, 1, 1)
+        top, left = cy - half, cx - half
+        inside = (ys >= top) & (ys < top + recipe.cutout) & (xs >= left) & (xs < left + recipe.cutout)
+        x = x.masked_fill(inside.unsqueeze(1), 0.0)
+    return x
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What is needed to rebuild a trained network from its weights file."""
+
+    arch: str
+    width: int
+    num_classes: int
+    image_size: int
+
+
+def save_weights(path: Path, model: nn.Module, spec: ModelSpec, extra: Mapping[str, Any]) -> None:
+    """Write ``{"spec", "state_dict", **extra}`` atomically (temporary file, then rename)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = Path(f"{path}.tmp")
+    torch.save({"spec": asdict(spec), "state_dict": state, **extra}, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(
+    path: str | Path, spec: ModelSpec | None = None, device: str = "cpu"
+) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """Rebuild a network from a weights file, in eval mode; also return the file's other entries.
+
+    Reads this project's weights files (which carry their :class:`ModelSpec`, seed
+    and class names) or a bare ``state_dict`` saved by the user, in which case
+    ``spec`` must be given and the returned entries are empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} does not exist")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    extra: dict[str, Any] = {}
+    if "state_dict" in payload and "spec" in payload:
+        spec = ModelSpec(**payload["spec"])
+        state = payload["state_dict"]
+        extra = {k: v for k, v in payload.items() if k not in ("spec", "state_dict")}
+    elif spec is None:
+        raise ValueError(f"{path} is a bare state_dict: give the architecture, width, classes and image size")
+    else:
+        state = payload
+    model = build_model(spec.arch, spec.width, spec.num_classes)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"weights in {path} do not fit {spec}: {error}") from error
+    return model.to(device).eval(), spec, extra
+
+
+def evaluate(model: nn.Module, images: ImageSet, device: torch.device, flip_average: bool, batch_size: int = 1000) -> float:
+    """Top-1 accuracy; with ``flip_average`` the logits of each image and its mirror image are summed."""
+    model.eval()
+    correct = 0
+    with torch.no_grad(), _autocast(device):
+        for start in range(0, len(images), batch_size):
+            x = _to_model_input(torch.from_numpy(images.images[start : start + batch_size]), images, device)
+            logits = model(x)
+            if flip_average:
+                logits = logits + model(x.flip(3))
+            labels = torch.from_numpy(images.labels[start : start + batch_size]).to(device)
+            correct += int((logits.argmax(1) == labels).sum())
+    return correct / len(images)
+
+
+def _autocast(device: torch.device):
+    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
+
+
+def _to_model_input(batch_uint8: torch.Tensor, images: ImageSet, device: torch.device) -> torch.Tensor:
+    x = normalize(batch_uint8.to(device, non_blocking=True), images.mean, images.std)
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+def train_seed_model(
+    train_set: ImageSet,
+    test_set: ImageSet,
+    arch: str,
+    width: int,
+    seed: int,
+    recipe: Recipe,
+    checkpoint: Path,
+    device: torch.device,
+    progress: bool = True,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train one model; checkpoint after every epoch to ``checkpoint`` and resume from it if present.
+
+    Returns the trained model (eval mode) and its metrics: accuracies, per-epoch
+    history, seconds of training (summed over resumed runs).
+    """
+    num_classes = len(train_set.classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(arch, width, num_classes)
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.0, momentum=recipe.momentum, weight_decay=recipe.weight_decay, nesterov=recipe.nesterov
+    )
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+    signature = stable_digest(
+        {"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe), "data": dataset_fingerprint(train_set)}
+    )
+    history: list[dict[str, float]] = []
+    seconds = 0.0
+    first_epoch = 0
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if saved.get("signature") == signature:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scaler.load_state_dict(saved["scaler"])
+            history, seconds, first_epoch = saved["history"], saved["seconds"], saved["epoch"] + 1
+            print(f"resuming seed {seed} after epoch {first_epoch} from {checkpoint}", file=sys.stderr)
+        else:
+            print(f"ignoring {checkpoint}: written for other settings", file=sys.stderr)
+
+    n = len(train_set)
+    steps_per_epoch = -(-n // recipe.batch_size)
+    labels_all = torch.from_numpy(train_set.labels)
+    pixels_all = torch.from_numpy(train_set.images)
+    for epoch in range(first_epoch, recipe.epochs):
+        started = time.perf_counter()
+        model.train()
+        generator = epoch_generator(seed, epoch)
+        order = torch.randperm(n, generator=generator)
+        loss_sum, correct = 0.0, 0
+        bar = tqdm(
+            range(steps_per_epoch), desc=f"seed {seed} epoch {epoch + 1}/{recipe.epochs}", disable=not progress,
+            file=sys.stderr, ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0,
+        )
+        for step in bar:
+            lr = triangular_lr(epoch * steps_per_epoch + step, steps_per_epoch, recipe)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+            x = augment(_to_model_input(pixels_all[index], train_set, device), recipe, generator)
+            y = labels_all[index].to(device)
+            with _autocast(device):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += float(loss.detach()) * len(index)
+            correct += int((logits.argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.3f}", refresh=False)
+        bar.close()
+        test_accuracy = evaluate(model, test_set, device, flip_average=False)
+        seconds += time.perf_counter() - started
+        history.append(
+            {"epoch": epoch + 1, "loss": loss_sum / n, "train_accuracy_augmented": correct / n,
+             "test_accuracy": test_accuracy, "seconds": seconds}
+        )
+        print(
+            f"seed {seed} epoch {epoch + 1}/{recipe.epochs}: loss {loss_sum / n:.4f}, "
+            f"train acc (augmented) {correct / n:.4f}, test acc {test_accuracy:.4f}, {seconds:.1f} s",
+            file=sys.stderr, flush=True,
+        )
+        tmp = Path(f"{checkpoint}.tmp")
+        torch.save(
+            {"signature": signature, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scaler": scaler.state_dict(), "history": history, "seconds": seconds},
+            tmp,
+        )
+        os.replace(tmp, checkpoint)
+
+    metrics = {
+        "seed": seed,
+        "arch": arch,
+        "width": width,
+        "epochs": recipe.epochs,
+        "train_accuracy": evaluate(model, train_set, device, flip_average=False),
+        "test_accuracy": evaluate(model, test_set, device, flip_average=recipe.flip_tta),
+        "test_accuracy_no_flip_average": evaluate(model, test_set, device, flip_average=False),
+        "seconds": seconds,
+        "images_per_second": recipe.epochs * n / seconds if seconds > 0 else None,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "threads": torch.get_num_threads(),
+        "recipe": asdict(recipe),
+        "train_images": n,
+        "test_images": len(test_set),
+        "data_fingerprint": dataset_fingerprint(train_set),
+        "history": history,
+        "versions": library_versions(),
+        "platform": platform.platform(),
+    }
+    return model.eval(), metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.train", description="Train one seed model.")
+    parser.add_argument("--data", required=True, help="JSON of the config's data section")
+    parser.add_argument("--arch", required=True)
+    parser.add_argument("--width", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--recipe", required=True, help="JSON of the config's train section")
+    parser.add_argument("--weights", type=Path, required=True, help="output: weights file (.pt)")
+    parser.add_argument("--metrics", type=Path, required=True, help="output: metrics (.json)")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="per-epoch checkpoint, deleted when done")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:k]")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    data = json.loads(args.data)
+    recipe = Recipe.from_config(json.loads(args.recipe))
+    device = resolve_device(args.device)
+    train_set, test_set = load_dataset(data, train=True), load_dataset(data, train=False)
+    print(f"seed {args.seed}: {len(train_set)} training / {len(test_set)} test images on {device}", file=sys.stderr)
+    args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    model, metrics = train_seed_model(
+        train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device
+    )
+    spec = ModelSpec(args.arch, args.width, len(train_set.classes), int(train_set.images.shape[1]))
+    save_weights(args.weights, model, spec, {"seed": args.seed, "classes": list(train_set.classes)})
+    atomic_write_json(args.metrics, metrics)
+    args.checkpoint.unlink(missing_ok=True)
+    print(
+        f"seed {args.seed}: train acc {metrics['train_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "
+        f"({'flip-averaged' if recipe.flip_tta else 'plain'}), {metrics['seconds']:.1f} s",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+from cnntopo.resources import (
+    extract_mem_mb, extract_runtime_min, split_sizes, train_mem_mb, train_runtime_min,
+)
+
+DIGITS = {"dataset": "digits", "test_fraction": 0.25, "image_size": 16}
+CIFAR = {"dataset": "cifar10", "image_size": 16}
+
+
+def test_split_sizes_match_the_loaders():
+    assert split_sizes(DIGITS) == (1347, 450)
+    assert split_sizes(CIFAR) == (50_000, 10_000)
+
+
+def test_estimates_grow_with_the_work():
+    assert train_mem_mb(CIFAR, 64, 1024, gpu=False) > train_mem_mb(CIFAR, 64, 128, gpu=False) > train_mem_mb(
+        CIFAR, 64, 128, gpu=True)
+    assert train_runtime_min(CIFAR, 64, 24, gpu=False) > 24 * 40  # ~40 min per CPU epoch measured here
+    assert train_runtime_min(CIFAR, 64, 24, gpu=True) < 60
+    assert extract_mem_mb(CIFAR, 64, 1000, 500) > extract_mem_mb(CIFAR, 64, 1000, 100)
+    assert extract_runtime_min(CIFAR, 64, 1000, 10, gpu=False) >= extract_runtime_min(DIGITS, 16, 250, 3, gpu=False)
+
+
+def test_embedded_default_fits_a_small_machine():
+    assert train_mem_mb(DIGITS, 16, 128, gpu=False) < 3000
+    assert train_runtime_min(DIGITS, 16, 10, gpu=False) <= 15

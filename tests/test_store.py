@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnntopo.models import LayerInfo
+from cnntopo.store import StoreError, StoreWriter, open_store
+
+LAYERS = [LayerInfo(0, "conv1", 3, 4, 4), LayerInfo(1, "layer1.0.conv1", 5, 2, 2)]
+
+
+def write_store(path: Path, batches: int = 2, rows: int = 6, block: int = 4, seed: int = 0) -> dict[int, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    values = {layer.index: rng.standard_normal((batches, rows, layer.channels)).astype(np.float32) for layer in LAYERS}
+    index = np.arange(batches * rows).reshape(batches, rows)
+    with StoreWriter(path, LAYERS, index, index % 10, {"seed": seed}) as writer:
+        for b in range(batches):
+            for start in range(0, rows, block):
+                writer.write_rows(b, start, {f"layer{i:02d}": v[b, start : start + block] for i, v in values.items()})
+        writer.commit()
+    return values
+
+
+def test_round_trip_with_attributes(tmp_path):
+    path = tmp_path / "seed0.zarr"
+    values = write_store(path)
+    store = open_store(path)
+    assert store.attrs["seed"] == 0 and store.attrs["complete"] is True
+    assert store.layer_keys == ["layer00", "layer01"]
+    for index, expected in values.items():
+        assert np.array_equal(store.layer(index), expected)
+    assert store.layer_attrs(1)["spatial_shape"] == [2, 2] and store.layer_attrs(1)["name"] == "layer1.0.conv1"
+    assert store.image_index().shape == (2, 6) and store.labels()[1, 0] == 6
+    assert not (tmp_path / "seed0.zarr.partial").exists()
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    path = tmp_path / "seed0.zarr"
+    index = np.zeros((1, 4), dtype=np.int64)
+    with pytest.raises(RuntimeError, match="killed"):
+        with StoreWriter(path, LAYERS, index, index, {}) as writer:
+            writer.write_rows(0, 0, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+            raise RuntimeError("killed")
+    assert not path.exists() and not (tmp_path / "seed0.zarr.partial").exists()
+
+
+def test_partial_store_is_refused(tmp_path):
+    path = tmp_path / "seed0.zarr"
+    index = np.zeros((1, 4), dtype=np.int64)
+    writer = StoreWriter(path, LAYERS, index, index, {})
+    writer.write_rows(0, 0, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+    with pytest.raises(ValueError, match="incomplete"):
+        writer.commit()
+    with pytest.raises(StoreError, match="partial write"):
+        open_store(path)
+    writer.tmp.rename(path)  # as if someone renamed a half-written store into place
+    with pytest.raises(StoreError, match="incomplete"):
+        open_store(path)
+
+
+def test_rows_must_be_written_in_order(tmp_path):
+    index = np.zeros((1, 4), dtype=np.int64)
+    with StoreWriter(tmp_path / "s.zarr", LAYERS, index, index, {}) as writer:
+        with pytest.raises(ValueError, match="in order"):
+            writer.write_rows(0, 2, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+
+
+def _chunk_files(path: Path, key: str) -> list[Path]:
+    return sorted(p for p in (path / key).rglob("*") if p.is_file() and p.name != "zarr.json")
+
+
+@pytest.mark.parametrize("damage", ["flip_byte", "truncate", "delete"])
+def test_corrupt_chunks_are_detected(tmp_path, damage):
+    path = tmp_path / "seed0.zarr"
+    write_store(path)
+    chunk = _chunk_files(path, "layer01")[0]
+    data = bytearray(chunk.read_bytes())
+    if damage == "flip_byte":
+        data[len(data) // 2] ^= 0xFF
+        chunk.write_bytes(bytes(data))
+    elif damage == "truncate":
+        chunk.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        chunk.unlink()
+    store = open_store(path)
+    assert np.isfinite(store.layer(0)).all()  # the undamaged layer still reads
+    with pytest.raises(StoreError, match="layer01"):
+        store.layer(1)
+
+
+def test_missing_array_wrong_format_and_absent_store(tmp_path):
+    path = tmp_path / "seed0.zarr"
+    write_store(path)
+    import shutil
+
+    shutil.rmtree(path / "layer00")
+    with pytest.raises(StoreError, match="lacks arrays"):
+        open_store(path)
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "nothing.zarr")
+    (tmp_path / "junk.zarr").mkdir()
+    with pytest.raises(StoreError):
+        open_store(tmp_path / "junk.zarr")

@@ -1,0 +1,142 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnntopo.data import load_digits_split
+from cnntopo.train import ModelSpec, Recipe, augment, epoch_generator, load_model, train_seed_model, triangular_lr
+
+RECIPE = Recipe(epochs=2, batch_size=256, lr_peak=0.4, lr_peak_epoch=1, momentum=0.9, weight_decay=5e-4,
+                flip=True, translate=2, cutout=4, flip_tta=True)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_split(True), load_digits_split(False)
+
+
+def _train(digits, seed, tmp_path, recipe=RECIPE):
+    checkpoint = tmp_path / f"seed{seed}-{time.monotonic_ns()}.ckpt"
+    torch.set_num_threads(1)
+    model, metrics = train_seed_model(*digits, "resnet18_option_a", 4, seed, recipe, checkpoint,
+                                      torch.device("cpu"), progress=False)
+    return model.state_dict(), metrics
+
+
+def test_same_seed_gives_bit_identical_weights_and_other_seeds_differ(digits, tmp_path):
+    first, metrics = _train(digits, 3, tmp_path)
+    again, _ = _train(digits, 3, tmp_path)
+    other, _ = _train(digits, 4, tmp_path)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["conv1.weight"], other["conv1.weight"])
+    assert metrics["epochs"] == 2 and len(metrics["history"]) == 2
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["device"] == "cpu"
+    assert metrics["versions"]["torch"].startswith("2.13.0")
+
+
+def test_triangular_schedule_rises_to_peak_and_falls_to_zero():
+    recipe = Recipe(epochs=24, batch_size=1024, lr_peak=1.0, lr_peak_epoch=5, momentum=0.9, weight_decay=5e-4)
+    steps = 49  # CIFAR-10 at batch 1024
+    assert triangular_lr(0, steps, recipe) == 0.0
+    assert triangular_lr(5 * steps, steps, recipe) == pytest.approx(1.0)
+    assert triangular_lr(int(2.5 * steps), steps, recipe) == pytest.approx(0.5, abs=0.02)
+    assert triangular_lr(24 * steps, steps, recipe) == 0.0
+    lrs = [triangular_lr(s, steps, recipe) for s in range(24 * steps)]
+    peak = int(np.argmax(lrs))
+    assert np.all(np.diff(lrs[: peak + 1]) > 0) and np.all(np.diff(lrs[peak:]) < 0)
+
+
+def test_augmentation_is_a_function_of_the_generator():
+    x = torch.randn(16, 3, 12, 12)
+    a = augment(x, RECIPE, epoch_generator(1, 2))
+    b = augment(x, RECIPE, epoch_generator(1, 2))
+    c = augment(x, RECIPE, epoch_generator(1, 3))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_translation_shifts_content_and_fills_with_zero():
+    recipe = Recipe(epochs=1, batch_size=1, lr_peak=1, lr_peak_epoch=0, momentum=0, weight_decay=0,
+                    flip=False, translate=2, cutout=0)
+    x = torch.arange(1.0, 1 + 3 * 6 * 6).view(1, 3, 6, 6).repeat(64, 1, 1, 1)
+    y = augment(x, recipe, torch.Generator().manual_seed(0))
+    for image in y:  # each output is a window of the zero-padded input
+        padded = torch.nn.functional.pad(x[0], (2, 2, 2, 2))
+        windows = [padded[:, r : r + 6, c : c + 6] for r in range(5) for c in range(5)]
+        assert any(torch.equal(image, w) for w in windows)
+    assert len({tuple(image.flatten().tolist()) for image in y}) > 10
+
+
+def test_cutout_zeroes_a_square_of_the_given_side_at_most():
+    recipe = Recipe(epochs=1, batch_size=1, lr_peak=1, lr_peak_epoch=0, momentum=0, weight_decay=0,
+                    flip=False, translate=0, cutout=4)
+    y = augment(torch.ones(50, 3, 10, 10), recipe, torch.Generator().manual_seed(1))
+    zeros = (y == 0).all(dim=1).sum(dim=(1, 2))
+    assert zeros.max() == 16 and zeros.min() >= 4  # squares may be clipped at the border
+
+
+def _train_cli(tmp_path: Path, name: str) -> subprocess.Popen:
+    data = {"dataset": "digits", "image_size": 16, "test_fraction": 0.25, "split_seed": 0, "root": "", "download": False,
+            "resize": None, "mean": None, "std": None}
+    recipe = {"epochs": 5, "batch_size": 64, "lr_peak": 0.4, "lr_peak_epoch": 1, "momentum": 0.9,
+              "weight_decay": 5e-4, "translate": 1}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cnntopo.train", "--data", json.dumps(data), "--arch", "resnet18_option_a",
+         "--width", "8", "--seed", "7", "--recipe", json.dumps(recipe), "--weights", str(tmp_path / f"{name}.pt"),
+         "--metrics", str(tmp_path / f"{name}.json"), "--checkpoint", str(tmp_path / f"{name}.ckpt"),
+         "--device", "cpu", "--threads", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_a_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
+    reference = _train_cli(tmp_path, "uninterrupted")
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()
+
+    killed = _train_cli(tmp_path, "resumed")
+    checkpoint = tmp_path / "resumed.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert killed.poll() is None, "training finished before it could be killed; the test needs a longer run"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["epoch"] < 4 and not (tmp_path / "resumed.pt").exists()
+
+    resumed = _train_cli(tmp_path, "resumed")
+    _, log = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, log
+    assert "resuming seed 7 after epoch" in log
+    assert not checkpoint.exists()  # removed once the weights are written
+    a = torch.load(tmp_path / "uninterrupted.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "resumed.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    history = json.loads((tmp_path / "resumed.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+
+
+def test_load_model_reads_project_files_and_bare_state_dicts(tmp_path):
+    spec = ModelSpec("resnet18_option_a", 4, 10, 16)
+    from cnntopo.models import build_model
+    from cnntopo.train import save_weights
+
+    torch.manual_seed(0)
+    model = build_model(spec.arch, spec.width, spec.num_classes)
+    save_weights(tmp_path / "ours.pt", model, spec, {"seed": 5})
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    loaded, loaded_spec, info = load_model(tmp_path / "ours.pt")
+    assert loaded_spec == spec and info == {"seed": 5} and not loaded.training
+    bare, _, _ = load_model(tmp_path / "bare.pt", spec=spec)
+    assert torch.equal(bare.state_dict()["conv1.weight"], model.state_dict()["conv1.weight"])
+    with pytest.raises(ValueError, match="bare state_dict"):
+        load_model(tmp_path / "bare.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        load_model(tmp_path / "bare.pt", spec=ModelSpec("resnet18_option_a", 8, 10, 16))
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.pt")

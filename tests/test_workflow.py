@@ -1,0 +1,101 @@
+"""The workflow end to end on config/test.yaml, in a temporary copy of the repository's workflow files."""
+
+import csv
+import re
+
+import pytest
+import yaml
+
+from conftest import run_snakemake, workflow_copy
+
+from cnntopo.store import open_store
+
+pytestmark = pytest.mark.workflow
+
+
+def planned_jobs(stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}; empty when there is nothing to do."""
+    if "Nothing to be done" in stdout:
+        return {}
+    table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.MULTILINE)}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = workflow_copy(tmp_path_factory.mktemp("workflow"))
+    run_snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml")
+    return workdir
+
+
+def test_the_tiny_config_runs_end_to_end(finished_run):
+    results = finished_run / "results"
+    with open(results / "models/ph/training_summary.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["seed"] for row in rows] == ["0", "1"]
+    assert all(0.0 < float(row["test_accuracy"]) <= 1.0 for row in rows)
+    for seed in (0, 1):
+        store = open_store(results / f"activations/ph/seed{seed}.zarr")
+        assert store.attrs["seed"] == seed and len(store.layer_keys) == 17
+        assert store.layer(16).shape == (2, 64, 32)  # B = 2, N = 64, c = 8 x width 4
+        assert (results / f"logs/train_model/ph/seed{seed}.log").read_text().count("epoch 2/2") >= 1
+        assert (results / f"benchmarks/train_model/ph/seed{seed}.tsv").exists()
+        assert not (results / f"models/ph/seed{seed}.ckpt").exists()
+    # Row k is the same image in every model.
+    first, second = (open_store(results / f"activations/ph/seed{s}.zarr") for s in (0, 1))
+    assert (first.image_index() == second.image_index()).all()
+    assert (results / "models/ph/training_curves.png").stat().st_size > 10_000
+    assert (results / "models/ph/training_curves.pdf").exists()
+
+
+def test_a_finished_run_has_nothing_left_to_do(finished_run):
+    out = run_snakemake(finished_run, "-n", "--configfile", "config/test.yaml").stdout
+    assert planned_jobs(out) == {}
+
+
+@pytest.mark.parametrize(
+    "rule, expected",
+    [
+        ("train_model", {"train_model": 2, "extract_activations": 2, "summarize_training": 1, "all": 1}),
+        ("extract_activations", {"extract_activations": 2, "all": 1}),
+        ("summarize_training", {"summarize_training": 1, "all": 1}),
+    ],
+)
+def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, expected):
+    out = run_snakemake(finished_run, "-n", "--configfile", "config/test.yaml", "--forcerun", rule).stdout
+    assert planned_jobs(out) == expected
+
+
+def test_changing_an_extraction_setting_reruns_extraction_only(finished_run, tmp_path):
+    config = yaml.safe_load((finished_run / "config/test.yaml").read_text())
+    config["ph"]["activations"]["n_images"] = 32
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = run_snakemake(finished_run, "-n", "--configfile", str(changed)).stdout
+    assert planned_jobs(out) == {"extract_activations": 2, "all": 1}
+
+
+def test_a_bad_config_stops_before_any_job_with_one_clear_message(tmp_path):
+    workdir = workflow_copy(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: 0\nph:\n  train:\n    epochz: 3\n")
+    result = run_snakemake(workdir, "--cores", "1", "--configfile", str(bad), check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "invalid configuration" in message and "seeds: 0 is less than the minimum of 1" in message
+    assert "unknown key ph.train.epochz" in message
+    assert not (workdir / "results").exists()
+
+
+def test_the_paper_config_plans_100_models_after_the_cifar10_download(tmp_path):
+    workdir = workflow_copy(tmp_path)
+    out = run_snakemake(workdir, "-n", "--configfile", "config/paper-ph.yaml").stdout
+    jobs = planned_jobs(out)
+    assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 100 and jobs["extract_activations"] == 100
+    assert not (workdir / "resources").exists()
+
+
+def test_lint_is_clean(repo, tmp_path):
+    workdir = workflow_copy(tmp_path)
+    result = run_snakemake(workdir, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

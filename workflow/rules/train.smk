@@ -1,0 +1,54 @@
+rule train_model:
+    """Train seed {wildcards.seed} of the {wildcards.branch} branch's model (weights + metrics)."""
+    input:
+        data=dataset_input,
+    output:
+        weights="results/models/{branch}/seed{seed}.pt",
+        metrics="results/models/{branch}/seed{seed}.metrics.json",
+    log:
+        "results/logs/train_model/{branch}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_model/{branch}/seed{seed}.tsv"
+    params:
+        data=data_json,
+        arch=lambda w: branch_config(w)["model"]["arch"],
+        width=lambda w: branch_config(w)["model"]["width"],
+        recipe=lambda w: json.dumps(branch_config(w)["train"], sort_keys=True),
+        checkpoint="results/models/{branch}/seed{seed}.ckpt",
+        device=config["device"],
+    threads: 1
+    resources:
+        mem_mb=lambda w: estimate.train_mem_mb(
+            config["data"], branch_config(w)["model"]["width"], branch_config(w)["train"]["batch_size"], USE_GPU
+        ),
+        runtime=lambda w: estimate.train_runtime_min(
+            config["data"], branch_config(w)["model"]["width"], branch_config(w)["train"]["epochs"], USE_GPU
+        ),
+        gpu=int(USE_GPU),
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
+        " --seed {wildcards.seed} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
+        " --checkpoint {params.checkpoint} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule summarize_training:
+    """Per-seed accuracies and training curves of the {wildcards.branch} branch."""
+    input:
+        metrics=lambda w: expand("results/models/{branch}/seed{seed}.metrics.json", branch=w.branch, seed=SEEDS),
+    output:
+        table="results/models/{branch}/training_summary.csv",
+        curves_table="results/models/{branch}/training_curves.csv",
+        figure="results/models/{branch}/training_curves.png",
+        figure_pdf="results/models/{branch}/training_curves.pdf",
+    log:
+        "results/logs/summarize_training/{branch}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.training_summary --metrics {input.metrics} --table {output.table}"
+        " --curves-table {output.curves_table} --figure {output.figure} > {log} 2>&1"
