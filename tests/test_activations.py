@@ -28,7 +28,7 @@ def test_store_holds_the_top_l2_clouds_of_all_17_raw_conv_outputs(model_and_data
     model, test = model_and_data
     index = choose_image_batches(len(test), 40, 2, data_seed=3)
     seen_batch_sizes = []
-    model.register_forward_pre_hook(lambda _m, inputs: seen_batch_sizes.append(inputs[0].shape[0]))
+    counter = model.register_forward_pre_hook(lambda _m, inputs: seen_batch_sizes.append(inputs[0].shape[0]))
     extract_top_l2_store(model, test, index, tmp_path / "s.zarr", {"seed": 0}, torch.device("cpu"),
                          extract_batch=16, progress=False)
     counter.remove()
