@@ -7,7 +7,7 @@ CORES ?= all
 # Rules call `python -m cnntopo.<step>`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test report lint clean-results
+.PHONY: run test lint clean-results
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 run: $(BIN)/.installed
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
+	@echo "Report: results/report.html"
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
@@ -26,4 +28,4 @@ lint: $(BIN)/.installed
 	$(BIN)/snakemake --lint
 
 clean-results:
-	rm -rf results/models results/activations results/logs results/benchmarks
+	find results -mindepth 1 ! -name README.md -delete

@@ -13,6 +13,16 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/activations.smk"
+include: "workflow/rules/persistence.smk"
+include: "workflow/rules/sliced_wasserstein.smk"
+include: "workflow/rules/specificity.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+onsuccess:
+    print_specificity_summary()
 
 
 rule all:

@@ -24,7 +24,8 @@ def planned_jobs(stdout: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = workflow_copy(tmp_path_factory.mktemp("workflow"))
-    run_snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml")
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml")
+    (workdir / "run.log").write_text(result.stdout + result.stderr)
     return workdir
 
 
@@ -48,17 +49,54 @@ def test_the_tiny_config_runs_end_to_end(finished_run):
     assert (results / "models/ph/training_curves.pdf").exists()
 
 
+def test_ph_sw_specificity_and_figures(finished_run):
+    import numpy as np
+
+    results = finished_run / "results"
+    within = np.load(results / "sw/ph/within/seed0.npz")
+    assert within["per_batch"].shape == (2, 17, 17) and np.isfinite(within["per_batch"]).all()
+    assert np.all(np.diag(within["mean"]) == 0) and np.array_equal(within["mean"], within["mean"].T)
+    cross = np.load(results / "sw/ph/cross/seed0.npz")
+    assert cross["others"].tolist() == [1] and cross["mean"].shape == (1, 17, 17)
+    assert not (results / "sw/ph/cross/seed1.npz").exists()  # the pair (0, 1) is computed once
+    with open(results / "specificity/ph/specificity_pairs.csv") as handle:
+        assert {(row["reference"], row["other"]) for row in csv.DictReader(handle)} == {("0", "1"), ("1", "0")}
+    with open(results / "specificity/ph/specificity_by_layer.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert [int(row["layer"]) for row in table] == list(range(17)) and all(row["pairs"] == "2" for row in table)
+    for name in ("figure5_within_sw", "figure6_specificity"):
+        assert (results / f"figures/ph/{name}.png").stat().st_size > 20_000
+        assert (results / f"figures/ph/{name}.pdf").exists() and (results / f"figures/ph/{name}.csv").exists()
+    assert "Specificity (2 model pairs): rho at layer 9 =" in (finished_run / "run.log").read_text()
+
+
+def test_the_report_holds_every_figure(finished_run):
+    run_snakemake(finished_run, "--configfile", "config/test.yaml", "--report", "results/report.html")
+    html = (finished_run / "results/report.html").read_text()
+    for name in ("figure5_within_sw.png", "figure6_specificity.png", "training_curves.png",
+                 "specificity_by_layer.csv"):
+        assert name in html
+
+
 def test_a_finished_run_has_nothing_left_to_do(finished_run):
     out = run_snakemake(finished_run, "-n", "--configfile", "config/test.yaml").stdout
     assert planned_jobs(out) == {}
 
 
+# config/test.yaml: 2 seeds, 2 batches.
+SW_AND_AFTER = {"within_model_sw": 2, "cross_model_sw": 1, "specificity": 1, "figure_within_sw": 1,
+                "figure_specificity": 1, "all": 1}
+EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4, **SW_AND_AFTER}
+
+
 @pytest.mark.parametrize(
     "rule, expected",
     [
-        ("train_model", {"train_model": 2, "extract_activations": 2, "summarize_training": 1, "all": 1}),
-        ("extract_activations", {"extract_activations": 2, "all": 1}),
+        ("train_model", {"train_model": 2, "summarize_training": 1, **EXTRACTION_AND_AFTER}),
+        ("extract_activations", EXTRACTION_AND_AFTER),
+        ("persistence_diagrams", {"persistence_diagrams": 4, **SW_AND_AFTER}),
         ("summarize_training", {"summarize_training": 1, "all": 1}),
+        ("specificity", {"specificity": 1, "all": 1}),
     ],
 )
 def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, expected):
@@ -66,13 +104,23 @@ def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, ex
     assert planned_jobs(out) == expected
 
 
-def test_changing_an_extraction_setting_reruns_extraction_only(finished_run, tmp_path):
+@pytest.mark.parametrize(
+    "section, key, value, expected",
+    [
+        ("activations", "n_images", 32, EXTRACTION_AND_AFTER),
+        ("sw", "directions", 20, SW_AND_AFTER),
+        ("persistence", "backend", "ripser", {"persistence_diagrams": 4, **SW_AND_AFTER}),
+    ],
+)
+def test_changing_a_setting_reruns_its_rules_and_what_depends_on_them_only(
+    finished_run, tmp_path, section, key, value, expected
+):
     config = yaml.safe_load((finished_run / "config/test.yaml").read_text())
-    config["ph"]["activations"]["n_images"] = 32
+    config["ph"].setdefault(section, {})[key] = value
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     out = run_snakemake(finished_run, "-n", "--configfile", str(changed)).stdout
-    assert planned_jobs(out) == {"extract_activations": 2, "all": 1}
+    assert planned_jobs(out) == expected
 
 
 def test_a_bad_config_stops_before_any_job_with_one_clear_message(tmp_path):

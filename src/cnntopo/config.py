@@ -63,6 +63,18 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
 
 
 def _check_consistency(config: Mapping[str, Any]) -> None:
-    data = config["data"]
+    problems = []
+    data, ph = config["data"], config["ph"]
     if (data["mean"] is None) != (data["std"] is None):
-        raise ConfigError("invalid configuration:\n  data.mean and data.std must be given together")
+        problems.append("data.mean and data.std must be given together")
+    if config["seeds"] < 2:
+        problems.append(f"seeds: {config['seeds']} - the specificity test compares models, it needs at least 2")
+    references = ph["specificity"]["references"]
+    if references != "all" and max(references) >= config["seeds"]:
+        problems.append(f"ph.specificity.references: {references} - seeds run from 0 to {config['seeds'] - 1}")
+    if ph["sw"]["homology_dim"] > ph["persistence"]["maxdim"]:
+        problems.append(
+            f"ph.sw.homology_dim: {ph['sw']['homology_dim']} exceeds ph.persistence.maxdim {ph['persistence']['maxdim']}"
+        )
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))

@@ -21,11 +21,24 @@ shell.prefix("export PYTHONPATH=%s:${{PYTHONPATH:-}}; " % (Path(workflow.basedir
 BRANCHES = ["ph"]
 SEEDS = list(range(config["seeds"]))
 USE_GPU = config["resources"]["gpu"]
+BATCHES = list(range(config["ph"]["activations"]["batches"]))
+_references = config["ph"]["specificity"]["references"]
+REFERENCES = SEEDS if _references == "all" else sorted(_references)
+
+
+def cross_partners(seed):
+    """The models the cross_model_sw job of `seed` compares it with. With all pairs, each unordered
+    pair is computed once (by its smaller seed); the specificity rule uses the transpose for the other."""
+    return [s for s in SEEDS if s > seed] if _references == "all" else [s for s in SEEDS if s != seed]
+
+
+CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
 
 
 wildcard_constraints:
     branch="|".join(BRANCHES),
     seed=r"\d+",
+    batch=r"\d+",
 
 
 def branch_config(wildcards):
@@ -53,9 +66,31 @@ def settings_digest(wildcards):
     return stable_digest({"data": config["data"], "branch": wildcards.branch, "seed": int(wildcards.seed), **relevant})
 
 
+def diagram_files(branch, seed):
+    return expand("results/persistence/{branch}/seed{seed}/batch{batch}.npz", branch=branch, seed=seed, batch=BATCHES)
+
+
 def all_targets():
     return [
-        *expand("results/activations/ph/seed{seed}.zarr", seed=SEEDS),
         "results/models/ph/training_summary.csv",
         "results/models/ph/training_curves.png",
+        "results/specificity/ph/specificity_by_layer.csv",
+        "results/figures/ph/figure5_within_sw.png",
+        "results/figures/ph/figure6_specificity.png",
     ]
+
+
+def print_specificity_summary():
+    """Shown at the end of a successful run: the specificity result beside the paper's."""
+    summary = Path("results/specificity/ph/specificity_summary.csv")
+    if summary.exists():
+        import csv
+
+        with open(summary) as handle:
+            row = next(csv.DictReader(handle))
+        print(
+            f"\nSpecificity ({row['pairs']} model pairs): rho at layer {row['layer_of_interest']} = "
+            f"{float(row['rho_layer']):.3f} (paper {row['paper_rho_layer_9']}), over all layers = "
+            f"{float(row['rho_overall']):.3f} (paper {row['paper_rho_overall']}); table: "
+            "results/specificity/ph/specificity_by_layer.csv\n"
+        )

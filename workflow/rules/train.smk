@@ -38,9 +38,17 @@ rule summarize_training:
     input:
         metrics=lambda w: expand("results/models/{branch}/seed{seed}.metrics.json", branch=w.branch, seed=SEEDS),
     output:
-        table="results/models/{branch}/training_summary.csv",
+        table=report(
+            "results/models/{branch}/training_summary.csv",
+            caption="../report/training_summary.rst",
+            category="Seed models",
+        ),
         curves_table="results/models/{branch}/training_curves.csv",
-        figure="results/models/{branch}/training_curves.png",
+        figure=report(
+            "results/models/{branch}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Seed models",
+        ),
         figure_pdf="results/models/{branch}/training_curves.pdf",
     log:
         "results/logs/summarize_training/{branch}.log",

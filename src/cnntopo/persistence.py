@@ -1,0 +1,118 @@
+"""Vietoris-Rips persistence diagrams of point clouds, with two interchangeable backends.
+
+Both backends get the same exactly computed, exactly symmetric float64 distance
+matrix (``scipy.spatial.distance.pdist``: differences, not the
+``|x|^2 + |y|^2 - 2 x.y`` expansion whose cancellation corrupts small H0 deaths),
+so they see identical input: ``ripser`` (ripser.py, the reference the authors
+used) and ``giotto`` (giotto-ph, about 2-3x faster). Settings are ripser's
+defaults as in SPEC: Euclidean, maxdim 1, no threshold, Z/2 coefficients, the
+full cloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from scipy.spatial.distance import pdist, squareform
+
+from cnntopo.store import open_store
+
+BACKENDS = ("ripser", "giotto")
+
+
+def distance_matrix(cloud: np.ndarray) -> np.ndarray:
+    """``(N, c)`` points -> ``(N, N)`` float64 Euclidean distances, exactly symmetric, zero diagonal."""
+    return squareform(pdist(np.asarray(cloud, dtype=np.float64), metric="euclidean"))
+
+
+def persistence_diagrams(cloud: np.ndarray, maxdim: int = 1, backend: str = "giotto") -> list[np.ndarray]:
+    """Vietoris-Rips diagrams of an ``(N, c)`` point cloud.
+
+    Returns ``maxdim + 1`` float64 arrays of shape ``(k, 2)`` (birth, death), in
+    distance units, sorted by (birth, death); H0 holds one point with death
+    ``inf``. Duplicate points and an all-zero cloud are fine (no zero-length bars
+    are reported); fewer than two points or non-finite values raise ValueError.
+    """
+    cloud = np.asarray(cloud)
+    if cloud.ndim != 2:
+        raise ValueError(f"expected an (N, c) point cloud, got shape {cloud.shape}")
+    if len(cloud) < 2:
+        raise ValueError(f"a point cloud needs at least 2 points for persistent homology, got {len(cloud)}")
+    if not np.isfinite(cloud).all():
+        raise ValueError("the point cloud holds NaN or infinite values (a diverged model or a corrupt store?)")
+    distances = distance_matrix(cloud)
+    if backend == "ripser":
+        from ripser import ripser
+
+        diagrams = ripser(distances, maxdim=maxdim, distance_matrix=True)["dgms"]
+    elif backend == "giotto":
+        from gph import ripser_parallel
+
+        diagrams = ripser_parallel(distances, maxdim=maxdim, metric="precomputed", n_threads=1)["dgms"]
+    else:
+        raise ValueError(f"unknown PH backend {backend!r}; choose one of {BACKENDS}")
+    return [_sorted(np.asarray(d, dtype=np.float64).reshape(-1, 2)) for d in diagrams]
+
+
+def _sorted(diagram: np.ndarray) -> np.ndarray:
+    return diagram[np.lexsort((diagram[:, 1], diagram[:, 0]))]
+
+
+def diagram_key(layer: int, dim: int) -> str:
+    return f"layer{layer:02d}_h{dim}"
+
+
+def save_diagrams(path: Path, diagrams: dict[int, list[np.ndarray]], meta: dict) -> None:
+    """``.npz`` with one array per layer and dimension (``layer09_h1``) and ``meta`` (a JSON string)."""
+    arrays = {diagram_key(layer, dim): d for layer, dgms in diagrams.items() for dim, d in enumerate(dgms)}
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    tmp.replace(path)
+
+
+def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
+    """The ``dim``-dimensional diagrams of every layer (in layer order) and the metadata of one ``.npz``."""
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        return [data[diagram_key(layer, dim)] for layer in meta["layers"]], meta
+
+
+def store_diagrams(store_path: Path, batch: int, maxdim: int, backend: str) -> tuple[dict[int, list[np.ndarray]], dict]:
+    """Diagrams of every layer's cloud of one batch of an activation store, with their metadata."""
+    store = open_store(store_path)
+    if not 0 <= batch < store.attrs["batches"]:
+        raise ValueError(f"{store_path} has batches 0..{store.attrs['batches'] - 1}, not {batch}")
+    layers = [int(key.removeprefix("layer")) for key in store.layer_keys]
+    diagrams = {}
+    for layer in layers:
+        try:
+            diagrams[layer] = persistence_diagrams(store.layer(layer)[batch], maxdim, backend)
+        except ValueError as error:
+            raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
+    meta = {"store": str(store_path), "seed": store.attrs["seed"], "batch": batch, "layers": layers,
+            "maxdim": maxdim, "backend": backend, "points": store.attrs["rows"],
+            "config_digest": store.attrs["config_digest"]}
+    return diagrams, meta
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.persistence", description=__doc__)
+    parser.add_argument("--store", type=Path, required=True, help="activation store (.zarr)")
+    parser.add_argument("--batch", type=int, required=True)
+    parser.add_argument("--maxdim", type=int, default=1)
+    parser.add_argument("--backend", choices=BACKENDS, default="giotto")
+    parser.add_argument("--out", type=Path, required=True, help="output: diagrams (.npz)")
+    args = parser.parse_args(argv)
+    diagrams, meta = store_diagrams(args.store, args.batch, args.maxdim, args.backend)
+    save_diagrams(args.out, diagrams, meta)
+    sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
+    print(f"{args.out}: H1 points per layer {sizes}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

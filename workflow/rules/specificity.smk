@@ -1,0 +1,91 @@
+rule specificity:
+    """Pearson correlation of row i of A's within-model matrix with row i of the A-vs-B cross matrix."""
+    input:
+        within=lambda w: expand("results/sw/{branch}/within/seed{seed}.npz", branch=w.branch, seed=REFERENCES),
+        cross=lambda w: expand("results/sw/{branch}/cross/seed{seed}.npz", branch=w.branch, seed=CROSS_SEEDS),
+    output:
+        table=report(
+            "results/specificity/{branch}/specificity_by_layer.csv",
+            caption="../report/specificity_table.rst",
+            category="PH: specificity",
+        ),
+        pairs="results/specificity/{branch}/specificity_pairs.csv",
+        summary=report(
+            "results/specificity/{branch}/specificity_summary.csv",
+            caption="../report/specificity_summary.rst",
+            category="PH: specificity",
+        ),
+    log:
+        "results/logs/specificity/{branch}.log",
+    params:
+        layer=lambda w: branch_config(w)["specificity"]["layer"],
+        references=" ".join(map(str, REFERENCES)),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.specificity --within {input.within} --cross {input.cross} --layer {params.layer}"
+        " --references {params.references}"
+        " --table {output.table} --pairs {output.pairs} --summary {output.summary} > {log} 2>&1"
+
+
+rule figure_within_sw:
+    """Figure 5: the reference model's within-model SW heatmap, mean over batches, and its CV."""
+    input:
+        within=f"results/sw/{{branch}}/within/seed{REFERENCES[0]}.npz",
+    output:
+        figure=report(
+            "results/figures/{branch}/figure5_within_sw.png",
+            caption="../report/figure5.rst",
+            category="PH: figures",
+        ),
+        pdf="results/figures/{branch}/figure5_within_sw.pdf",
+        table=report(
+            "results/figures/{branch}/figure5_within_sw.csv",
+            caption="../report/figure5_table.rst",
+            category="PH: figures",
+        ),
+    log:
+        "results/logs/figure_within_sw/{branch}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.figures within-heatmap --within {input.within} --out {output.figure}"
+        " --table {output.table} > {log} 2>&1"
+
+
+rule figure_specificity:
+    """Figure 6: model A's within-model heatmap beside the A-vs-B cross heatmap, and the rows of the layer of interest."""
+    input:
+        within=f"results/sw/{{branch}}/within/seed{REFERENCES[0]}.npz",
+        cross=f"results/sw/{{branch}}/cross/seed{REFERENCES[0]}.npz",
+    output:
+        figure=report(
+            "results/figures/{branch}/figure6_specificity.png",
+            caption="../report/figure6.rst",
+            category="PH: figures",
+        ),
+        pdf="results/figures/{branch}/figure6_specificity.pdf",
+        table=report(
+            "results/figures/{branch}/figure6_specificity.csv",
+            caption="../report/figure6_table.rst",
+            category="PH: figures",
+        ),
+    log:
+        "results/logs/figure_specificity/{branch}.log",
+    params:
+        other=[s for s in SEEDS if s != REFERENCES[0]][0],
+        layer=lambda w: branch_config(w)["specificity"]["layer"],
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.figures specificity-heatmaps --within {input.within} --cross {input.cross}"
+        " --other {params.other} --layer {params.layer} --out {output.figure} --table {output.table} > {log} 2>&1"
