@@ -14,15 +14,16 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/activations.smk"
 include: "workflow/rules/persistence.smk"
-include: "workflow/rules/sliced_wasserstein.smk"
+include: "workflow/rules/distances.smk"
 include: "workflow/rules/specificity.smk"
+include: "workflow/rules/sensitivity.smk"
 
 
 report: "workflow/report/workflow.rst"
 
 
 onsuccess:
-    print_specificity_summary()
+    print_summary()
 
 
 rule all:

@@ -3,6 +3,7 @@ import pytest
 
 from cnntopo.layer_distances import coefficient_of_variation, cross_model, within_model
 from cnntopo.persistence import persistence_diagrams, save_diagrams
+from cnntopo.similarity import make_metric
 from cnntopo.specificity import cross_matrices_by_pair, layer_table, pair_correlations, row_correlations, summary
 
 
@@ -48,15 +49,28 @@ def test_within_and_cross_model_matrices_from_diagram_files(tmp_path):
     a = _write_model(tmp_path, 0, 1.0)
     b = _write_model(tmp_path, 1, 1.1)
     c = _write_model(tmp_path, 2, 0.9)
-    within = within_model(a[::-1], dim=1, m=50)  # files in any order
+    sw = make_metric("sw")
+    within = within_model(sw, a[::-1])  # files in any order
     assert within["per_batch"].shape == (2, 3, 3) and int(within["seed"]) == 0
     assert np.allclose(within["mean"], within["per_batch"].mean(axis=0))
-    cross = cross_model(a, a + b + c, dim=1, m=50)  # the reference's own files are skipped
+    cross = cross_model(sw, a, a + b + c)  # the reference's own files are skipped
     assert cross["others"].tolist() == [1, 2] and cross["mean"].shape == (2, 3, 3)
     with pytest.raises(ValueError, match="several models"):
-        within_model(a + b, dim=1, m=50)
+        within_model(sw, a + b)
     with pytest.raises(ValueError, match="batches"):
-        cross_model(a, b[:1], dim=1, m=50)
+        cross_model(sw, a, b[:1])
+
+
+def test_cloud_metrics_read_activation_stores(tmp_path):
+    from test_store import write_store
+
+    write_store(tmp_path / "seed0.zarr", seed=0)
+    write_store(tmp_path / "seed1.zarr", seed=1)
+    cka = make_metric("cka")
+    within = within_model(cka, [tmp_path / "seed0.zarr"])
+    assert within["per_batch"].shape == (2, 2, 2) and within["layers"].tolist() == [0, 1]
+    cross = cross_model(cka, [tmp_path / "seed0.zarr"], [tmp_path / "seed1.zarr"])
+    assert cross["others"].tolist() == [1] and np.all((cross["mean"] >= 0) & (cross["mean"] <= 1))
 
 
 def test_each_pair_computed_once_serves_both_orders():

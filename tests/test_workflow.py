@@ -49,32 +49,49 @@ def test_the_tiny_config_runs_end_to_end(finished_run):
     assert (results / "models/ph/training_curves.pdf").exists()
 
 
-def test_ph_sw_specificity_and_figures(finished_run):
+@pytest.mark.parametrize("metric", ["sw", "cka", "procrustes"])
+def test_distances_specificity_sensitivity_and_figures_of_every_metric(finished_run, metric):
     import numpy as np
 
     results = finished_run / "results"
-    within = np.load(results / "sw/ph/within/seed0.npz")
+    within = np.load(results / f"distances/ph/{metric}/within/seed0.npz")
     assert within["per_batch"].shape == (2, 17, 17) and np.isfinite(within["per_batch"]).all()
     assert np.all(np.diag(within["mean"]) == 0) and np.array_equal(within["mean"], within["mean"].T)
-    cross = np.load(results / "sw/ph/cross/seed0.npz")
+    cross = np.load(results / f"distances/ph/{metric}/cross/seed0.npz")
     assert cross["others"].tolist() == [1] and cross["mean"].shape == (1, 17, 17)
-    assert not (results / "sw/ph/cross/seed1.npz").exists()  # the pair (0, 1) is computed once
-    with open(results / "specificity/ph/specificity_pairs.csv") as handle:
+    assert not (results / f"distances/ph/{metric}/cross/seed1.npz").exists()  # the pair (0, 1) is computed once
+    with open(results / f"specificity/ph/{metric}/specificity_pairs.csv") as handle:
         assert {(row["reference"], row["other"]) for row in csv.DictReader(handle)} == {("0", "1"), ("1", "0")}
-    with open(results / "specificity/ph/specificity_by_layer.csv") as handle:
+    with open(results / f"specificity/ph/{metric}/specificity_by_layer.csv") as handle:
         table = list(csv.DictReader(handle))
     assert [int(row["layer"]) for row in table] == list(range(17)) and all(row["pairs"] == "2" for row in table)
-    for name in ("figure5_within_sw", "figure6_specificity"):
-        assert (results / f"figures/ph/{name}.png").stat().st_size > 20_000
-        assert (results / f"figures/ph/{name}.pdf").exists() and (results / f"figures/ph/{name}.csv").exists()
-    assert "Specificity (2 model pairs): rho at layer 9 =" in (finished_run / "run.log").read_text()
+    with open(results / f"sensitivity/ph/{metric}/sensitivity_curves.csv") as handle:
+        curves = list(csv.DictReader(handle))
+    # Width 4: layers 0, 8, 16 have 4, 8, 32 channels, so k = 4 (none for c = 4), 4, and 4..28.
+    assert sorted({(r["layer"], r["k"]) for r in curves}) == sorted(
+        {("8", "4")} | {("16", str(k)) for k in range(4, 32, 4)})
+    for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
+        assert (results / f"figures/ph/{metric}/{name}.png").stat().st_size > 20_000
+        assert (results / f"figures/ph/{metric}/{name}.pdf").exists()
+    for name in ("figure5_within", "figure6_specificity"):
+        assert (results / f"figures/ph/{metric}/{name}.csv").exists()
+    assert f"Specificity of {metric} (2 model pairs): rho at layer 9 =" in (finished_run / "run.log").read_text()
+
+
+def test_comparison_table_has_every_metric(finished_run):
+    with open(finished_run / "results/comparison/ph/comparison.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["metric"] for r in rows] == ["sw", "cka", "procrustes"]
+    assert set(rows[0]) >= {"rho_layer_of_interest", "rho_overall", "first_detectable_layer_0",
+                            "first_detectable_layer_8", "first_detectable_layer_16"}
+    assert (finished_run / "results/comparison/ph/comparison.png").exists()
 
 
 def test_the_report_holds_every_figure(finished_run):
     run_snakemake(finished_run, "--configfile", "config/test.yaml", "--report", "results/report.html")
     html = (finished_run / "results/report.html").read_text()
-    for name in ("figure5_within_sw.png", "figure6_specificity.png", "training_curves.png",
-                 "specificity_by_layer.csv"):
+    for name in ("figure5_within.png", "figure6_specificity.png", "figure7_sensitivity.png", "comparison.png",
+                 "training_curves.png", "specificity_by_layer.csv", "comparison.csv"):
         assert name in html
 
 
@@ -83,10 +100,12 @@ def test_a_finished_run_has_nothing_left_to_do(finished_run):
     assert planned_jobs(out) == {}
 
 
-# config/test.yaml: 2 seeds, 2 batches.
-SW_AND_AFTER = {"within_model_sw": 2, "cross_model_sw": 1, "specificity": 1, "figure_within_sw": 1,
-                "figure_specificity": 1, "all": 1}
-EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4, **SW_AND_AFTER}
+# config/test.yaml: 2 seeds, 2 batches, 3 metrics (sw, cka, procrustes).
+PER_METRIC = {"within_model_distances": 2, "cross_model_distances": 1, "specificity": 1, "figure_within": 1,
+              "figure_specificity": 1, "sensitivity": 1, "figure_sensitivity": 1}
+SW_AND_AFTER = {**PER_METRIC, "comparison": 1, "all": 1}
+EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4,
+                        **{rule: 3 * count for rule, count in PER_METRIC.items()}, "comparison": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
@@ -96,7 +115,7 @@ EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4, **S
         ("extract_activations", EXTRACTION_AND_AFTER),
         ("persistence_diagrams", {"persistence_diagrams": 4, **SW_AND_AFTER}),
         ("summarize_training", {"summarize_training": 1, "all": 1}),
-        ("specificity", {"specificity": 1, "all": 1}),
+        ("specificity", {"specificity": 3, "comparison": 1, "all": 1}),
     ],
 )
 def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, expected):

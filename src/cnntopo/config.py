@@ -76,5 +76,9 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         problems.append(
             f"ph.sw.homology_dim: {ph['sw']['homology_dim']} exceeds ph.persistence.maxdim {ph['persistence']['maxdim']}"
         )
+    if ph["sensitivity"]["batch"] >= ph["activations"]["batches"]:
+        problems.append(
+            f"ph.sensitivity.batch: {ph['sensitivity']['batch']} - batches run from 0 to {ph['activations']['batches'] - 1}"
+        )
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))

@@ -1,9 +1,12 @@
-"""The paper's PH figures, each written as PNG and PDF with the CSV of its numbers beside it.
+"""The paper's PH figures, for any layer metric, each written as PNG and PDF with its CSV beside it.
 
-- Figure 5: a model's within-model SW heatmap, mean over the batches, with the
+- Figure 5: a model's within-model heatmap, mean over the batches, with the
   coefficient of variation (CV) of every entry.
 - Figure 6: the specificity test for two models: A's within-model heatmap beside
   the A-vs-B cross heatmap (one colour scale), and row i of both as lines.
+- Figure 7: the sensitivity test: distance against the fraction of principal
+  components deleted, one panel per layer, the baseline as a horizontal line.
+- Comparison: specificity and sensitivity of every metric side by side.
 """
 
 from __future__ import annotations
@@ -46,10 +49,11 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> N
         writer.writerows(rows)
 
 
-def figure_within_heatmap(within: Path, out: Path, table: Path, metric_label: str = "SW distance, H1") -> None:
-    """Figure 5 from one within-model ``.npz`` (keys ``mean``, ``cv``, ``per_batch``, ``seed``)."""
+def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
+    """Figure 5 from one within-model ``.npz`` (keys ``mean``, ``cv``, ``per_batch``, ``seed``, ``label``)."""
     with np.load(within) as data:
         mean, cv, seed, batches = data["mean"], data["cv"], int(data["seed"]), data["per_batch"].shape[0]
+        metric_label = str(data["label"])
     off_diagonal = ~np.eye(len(mean), dtype=bool)
     fig, (ax_mean, ax_cv) = plt.subplots(1, 2, figsize=(10, 4.3), constrained_layout=True)
     _heatmap(ax_mean, mean, f"Mean over {batches} batches", 0, mean.max(), metric_label)
@@ -64,12 +68,10 @@ def figure_within_heatmap(within: Path, out: Path, table: Path, metric_label: st
                [[i, j, mean[i, j], cv[i, j]] for i in range(n) for j in range(n)])
 
 
-def figure_specificity_heatmaps(
-    within: Path, cross: Path, other: int, layer: int, out: Path, table: Path, metric_label: str = "SW distance, H1"
-) -> None:
+def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: int, out: Path, table: Path) -> None:
     """Figure 6 from A's within-model ``.npz`` and A's cross-model ``.npz`` (model ``other`` as B)."""
     with np.load(within) as data:
-        w, seed = data["mean"], int(data["seed"])
+        w, seed, metric_label = data["mean"], int(data["seed"]), str(data["label"])
     with np.load(cross) as data:
         others = data["others"].tolist()
         if other not in others:
@@ -96,6 +98,79 @@ def figure_specificity_heatmaps(
                [[i, j, w[i, j], c[i, j], rho[i]] for i in range(n) for j in range(n)])
 
 
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def figure_sensitivity(curves: Path, metric_label: str, out: Path) -> None:
+    """Figure 7 from a sensitivity curves CSV (its numbers are that CSV)."""
+    rows = _read_csv(curves)
+    layers = sorted({int(r["layer"]) for r in rows})
+    fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, constrained_layout=True)
+    for ax, layer in zip(axes[0], layers):
+        mine = [r for r in rows if int(r["layer"]) == layer]
+        fraction = [float(r["fraction_deleted"]) for r in mine]
+        distance = [float(r["distance"]) for r in mine]
+        baseline = float(mine[0]["baseline"])
+        ax.plot(fraction, distance, "o-", ms=3, label="original vs reduced")
+        ax.axhline(baseline, color="crimson", ls="--", label="baseline: same layer, other models")
+        detectable = [f for f, r in zip(fraction, mine) if r["detectable"] == "True"]
+        verdict = f"first detectable at {min(detectable):.2f}" if detectable else "no deletion detectable"
+        ax.set(xlabel="fraction of principal components deleted (k / c)", ylabel=metric_label,
+               title=f"layer {layer} (c = {mine[0]['channels']}): {verdict}", xlim=(0, 1))
+        ax.title.set_fontsize(9)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"Figure 7: sensitivity of {metric_label} to deleting the lowest principal components", fontsize=10)
+    _save(fig, out)
+
+
+def comparison(specificity_summaries: Sequence[Path], sensitivity_summaries: Sequence[Path], out: Path, table: Path) -> None:
+    """Metric x (specificity rho at the layer of interest and overall, first detectable deletion per layer)."""
+    rows = []
+    for spec_path, sens_path in zip(specificity_summaries, sensitivity_summaries):
+        spec = _read_csv(spec_path)[0]
+        sens = _read_csv(sens_path)
+        row = {"metric": spec["metric"], "rho_layer_of_interest": float(spec["rho_layer"]),
+               "layer_of_interest": int(spec["layer_of_interest"]), "rho_overall": float(spec["rho_overall"])}
+        for r in sens:
+            row[f"first_detectable_layer_{r['layer']}"] = r["first_detectable_fraction"]
+        rows.append(row)
+    with open(table, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    metrics = [r["metric"] for r in rows]
+    layer_keys = [k for k in rows[0] if k.startswith("first_detectable_layer_")]
+    fig, (ax_spec, ax_sens) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+    x = np.arange(len(metrics))
+    ax_spec.bar(x - 0.2, [r["rho_layer_of_interest"] for r in rows], 0.4,
+                label=f"layer {rows[0]['layer_of_interest']}")
+    ax_spec.bar(x + 0.2, [r["rho_overall"] for r in rows], 0.4, label="all layers")
+    ax_spec.set(xticks=x, xticklabels=metrics, ylabel="mean Pearson rho over model pairs", ylim=(0, 1.05),
+                title="Specificity (higher: less dependent on the seed)")
+    ax_spec.title.set_fontsize(9)
+    ax_spec.legend(fontsize=8)
+    width = 0.8 / len(layer_keys)
+    for i, key in enumerate(layer_keys):
+        values = [r[key] for r in rows]
+        heights = [1.0 if v == "none" else 0.0 if v == "n/a" else float(v) for v in values]
+        bars = ax_sens.bar(x + (i - (len(layer_keys) - 1) / 2) * width, heights, width,
+                           label=f"layer {key.rsplit('_', 1)[1]}")
+        for bar, v in zip(bars, values):
+            if v == "none":
+                bar.set_hatch("//")
+                bar.set_alpha(0.4)
+    ax_sens.set(xticks=x, xticklabels=metrics, ylabel="first detectable fraction of PCs deleted",
+                ylim=(0, 1.05), title="Sensitivity (lower: detects smaller deletions; hatched: none detected; absent: c <= step)")
+    ax_sens.title.set_fontsize(9)
+    ax_sens.legend(fontsize=8)
+    fig.suptitle("Topology (SW) beside CKA and Procrustes on the same point clouds (this project's result)",
+                 fontsize=10)
+    _save(fig, out)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.figures", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,14 +181,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     fig6.add_argument("--cross", type=Path, required=True, help="model A's cross-model matrices")
     fig6.add_argument("--other", type=int, required=True, help="seed of model B")
     fig6.add_argument("--layer", type=int, default=9, help="layer whose rows are plotted")
-    for command in (fig5, fig6):
+    fig7 = sub.add_parser("sensitivity", help="Figure 7 (its numbers: the curves CSV)")
+    fig7.add_argument("--curves", type=Path, required=True)
+    fig7.add_argument("--label", required=True, help="the metric, as the y axis names it")
+    compare = sub.add_parser("comparison", help="specificity and sensitivity of every metric")
+    compare.add_argument("--specificity", type=Path, nargs="+", required=True, help="specificity summaries (.csv)")
+    compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries, same order")
+    for command in (fig5, fig6, fig7, compare):
         command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
+    for command in (fig5, fig6, compare):
         command.add_argument("--table", type=Path, required=True, help="output: the numbers plotted (.csv)")
     args = parser.parse_args(argv)
     if args.command == "within-heatmap":
         figure_within_heatmap(args.within, args.out, args.table)
-    else:
+    elif args.command == "specificity-heatmaps":
         figure_specificity_heatmaps(args.within, args.cross, args.other, args.layer, args.out, args.table)
+    elif args.command == "sensitivity":
+        figure_sensitivity(args.curves, args.label, args.out)
+    else:
+        comparison(args.specificity, args.sensitivity, args.out, args.table)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""Layer-by-layer SW distance matrices: within one model, and between two models.
+"""Layer-by-layer distance matrices of one metric: within one model, and between two models.
 
-Inputs are the per-(model, batch) diagram files of :mod:`cnntopo.persistence`.
 Batches pair up by index: batch b of every model holds the same images.
 
-- within-model: ``(B, L, L)`` SW(layer i, layer j) of one model per batch, their
+- within-model: ``(B, L, L)`` d(layer i, layer j) of one model per batch, their
   mean over batches and the coefficient of variation (std / mean) per entry.
-- cross-model: for a reference model A and each other model B, ``(B, L, L)``
-  SW(layer i of A, layer j of B) per batch and the mean over batches.
+- cross-model: for a reference model A and each partner model B, ``(B, L, L)``
+  d(layer i of A, layer j of B) per batch and the mean over batches.
+
+Inputs per model: for ``sw``, its per-batch diagram files (:mod:`cnntopo.persistence`);
+for the cloud metrics (``cka``, ``procrustes``), its activation store.
 """
 
 from __future__ import annotations
@@ -14,25 +16,41 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from cnntopo.pairwise import pairwise_matrix
 from cnntopo.persistence import load_diagrams
-from cnntopo.sliced_wasserstein import sliced_wasserstein_matrix
+from cnntopo.similarity import METRIC_NAMES, Metric, make_metric
+from cnntopo.store import open_store
 
 
-def diagrams_by_batch(files: Sequence[Path], dim: int) -> tuple[int, list[list[np.ndarray]], list[int]]:
-    """Read one model's diagram files; returns (seed, diagrams per batch in batch order, layer indices)."""
-    loaded = [load_diagrams(f, dim) for f in files]
-    seeds = {meta["seed"] for _, meta in loaded}
-    if len(seeds) != 1:
-        raise ValueError(f"diagram files of several models were given together: seeds {sorted(seeds)}")
-    loaded.sort(key=lambda item: item[1]["batch"])
-    batches = [meta["batch"] for _, meta in loaded]
-    if batches != list(range(len(batches))):
-        raise ValueError(f"batches {batches} of seed {seeds.pop()} are not 0..{len(batches) - 1}")
-    return seeds.pop(), [d for d, _ in loaded], loaded[0][1]["layers"]
+def model_seed(metric: Metric, path: Path) -> int:
+    if metric.prepare_diagram is not None:
+        return int(load_diagrams(path, metric.diagram_dim)[1]["seed"])
+    return int(open_store(path).attrs["seed"])
+
+
+def representations(metric: Metric, files: Sequence[Path]) -> tuple[int, list[list[Any]], list[int]]:
+    """One model's prepared layer representations: (seed, ``reps[batch][layer]``, layer indices)."""
+    if metric.prepare_diagram is not None:
+        loaded = sorted((load_diagrams(f, metric.diagram_dim) for f in files), key=lambda item: item[1]["batch"])
+        seeds = {meta["seed"] for _, meta in loaded}
+        if len(seeds) != 1:
+            raise ValueError(f"diagram files of several models were given together: seeds {sorted(seeds)}")
+        batches = [meta["batch"] for _, meta in loaded]
+        if batches != list(range(len(batches))):
+            raise ValueError(f"batches {batches} of seed {seeds.pop()} are not 0..{len(batches) - 1}")
+        reps = [[metric.prepare_diagram(d) for d in diagrams] for diagrams, _ in loaded]
+        return seeds.pop(), reps, loaded[0][1]["layers"]
+    if len(files) != 1:
+        raise ValueError(f"{metric.name} reads one activation store per model, got {len(files)} paths")
+    store = open_store(files[0])
+    layers = [int(key.removeprefix("layer")) for key in store.layer_keys]
+    clouds = [store.layer(layer) for layer in layers]  # each (B, N, c)
+    reps = [[metric.prepare(cloud[b]) for cloud in clouds] for b in range(store.attrs["batches"])]
+    return int(store.attrs["seed"]), reps, layers
 
 
 def coefficient_of_variation(per_batch: np.ndarray) -> np.ndarray:
@@ -42,35 +60,35 @@ def coefficient_of_variation(per_batch: np.ndarray) -> np.ndarray:
     return np.divide(std, mean, out=np.zeros_like(mean), where=mean > 0)
 
 
-def within_model(files: Sequence[Path], dim: int, m: int) -> dict[str, np.ndarray]:
-    seed, batches, layers = diagrams_by_batch(files, dim)
-    per_batch = np.stack([sliced_wasserstein_matrix(d, m=m) for d in batches])
+def within_model(metric: Metric, files: Sequence[Path]) -> dict[str, np.ndarray]:
+    seed, reps, layers = representations(metric, files)
+    per_batch = np.stack([pairwise_matrix(batch, metric.distance) for batch in reps])
     return {"seed": np.array(seed), "layers": np.array(layers), "per_batch": per_batch,
             "mean": per_batch.mean(axis=0), "cv": coefficient_of_variation(per_batch)}
 
 
-def cross_model(reference_files: Sequence[Path], other_files: Sequence[Path], dim: int, m: int) -> dict[str, np.ndarray]:
+def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Sequence[Path]) -> dict[str, np.ndarray]:
     """Cross matrices of the reference model against every other model whose files are given (grouped by seed)."""
-    seed, reference, layers = diagrams_by_batch(reference_files, dim)
+    seed, reference, layers = representations(metric, reference_files)
     grouped: dict[int, list[Path]] = defaultdict(list)
     for f in other_files:
-        grouped[load_diagrams(f, dim)[1]["seed"]].append(f)
+        grouped[model_seed(metric, f)].append(f)
     grouped.pop(seed, None)
     others, stacks = [], []
     for other in sorted(grouped):
-        _, batches, _ = diagrams_by_batch(grouped[other], dim)
+        _, batches, _ = representations(metric, grouped[other])
         if len(batches) != len(reference):
             raise ValueError(f"seed {other} has {len(batches)} batches, seed {seed} has {len(reference)}")
         others.append(other)
-        stacks.append(np.stack([sliced_wasserstein_matrix(a, b, m=m) for a, b in zip(reference, batches)]))
-    per_batch = np.stack(stacks)  # (n_others, B, L, L)
-    return {"seed": np.array(seed), "others": np.array(others), "layers": np.array(layers),
+        stacks.append(np.stack([pairwise_matrix(a, metric.distance, b) for a, b in zip(reference, batches)]))
+    per_batch = np.stack(stacks) if stacks else np.zeros((0, len(reference), len(layers), len(layers)))
+    return {"seed": np.array(seed), "others": np.array(others, dtype=np.int64), "layers": np.array(layers),
             "per_batch": per_batch, "mean": per_batch.mean(axis=1)}
 
 
-def _save(path: Path, arrays: dict[str, np.ndarray], dim: int, m: int) -> None:
+def _save(path: Path, arrays: dict[str, np.ndarray], metric: Metric) -> None:
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, homology_dim=np.array(dim), directions=np.array(m), **arrays)
+    np.savez(tmp, metric=np.array(metric.name), label=np.array(metric.label), **arrays)
     tmp.replace(path)
 
 
@@ -78,22 +96,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.layer_distances", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     within = sub.add_parser("within", help="within-model matrices of one model")
-    within.add_argument("--diagrams", type=Path, nargs="+", required=True, help="the model's diagram files")
+    within.add_argument("--inputs", type=Path, nargs="+", required=True, help="the model's diagram files or store")
     cross = sub.add_parser("cross", help="cross-model matrices of a reference model against others")
-    cross.add_argument("--reference", type=Path, nargs="+", required=True, help="the reference model's diagram files")
-    cross.add_argument("--others", type=Path, nargs="+", required=True, help="diagram files of the other models")
+    cross.add_argument("--reference", type=Path, nargs="+", required=True, help="the reference model's inputs")
+    cross.add_argument("--others", type=Path, nargs="+", required=True, help="the other models' inputs")
     for command in (within, cross):
-        command.add_argument("--dim", type=int, default=1, help="homology dimension (SPEC: H1)")
-        command.add_argument("--directions", type=int, default=50, help="M, directions of the SW approximation")
+        command.add_argument("--metric", choices=METRIC_NAMES, required=True)
+        command.add_argument("--dim", type=int, default=1, help="sw: homology dimension (SPEC: H1)")
+        command.add_argument("--directions", type=int, default=50, help="sw: M, directions of the approximation")
         command.add_argument("--out", type=Path, required=True, help="output (.npz)")
     args = parser.parse_args(argv)
+    metric = make_metric(args.metric, directions_m=args.directions, homology_dim=args.dim)
     if args.command == "within":
-        result = within_model(args.diagrams, args.dim, args.directions)
-        print(f"seed {int(result['seed'])}: max CV over entries {result['cv'].max():.3f}")
+        result = within_model(metric, args.inputs)
+        print(f"{metric.name}, seed {int(result['seed'])}: max CV over entries {result['cv'].max():.3f}")
     else:
-        result = cross_model(args.reference, args.others, args.dim, args.directions)
-        print(f"seed {int(result['seed'])} against seeds {result['others'].tolist()}")
-    _save(args.out, result, args.dim, args.directions)
+        result = cross_model(metric, args.reference, args.others)
+        print(f"{metric.name}, seed {int(result['seed'])} against seeds {result['others'].tolist()}")
+    _save(args.out, result, metric)
 
 
 if __name__ == "__main__":

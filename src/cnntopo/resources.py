@@ -83,7 +83,23 @@ def persistence_runtime_min(n_points: int, layers: int = 17) -> int:
     return int(5 + 1.5 * layers * 2.0 * (n_points / 1000) ** 3 / 60)
 
 
-def sw_runtime_min(pairs: int, points_per_diagram: int) -> int:
-    """One SW distance of two ~k-point diagrams (M = 50) costs ~50 sorts of 2k values: ~1 ms at k = 500."""
-    seconds = pairs * 1e-3 * max(points_per_diagram / 500, 0.1)
-    return int(5 + 3 * seconds / 60)
+def _seconds_per_distance(metric: str, n_points: int, channels: int) -> float:
+    """SW: ~1 ms for two ~1000-point H1 diagrams (benchmarks/sliced_wasserstein.py), ~linear in N;
+    CKA: two c x c Gram products of N rows; Procrustes: one more c x c SVD."""
+    if metric == "sw":
+        return 1e-3 * max(n_points / 1000, 0.1)
+    gram = 2 * n_points * channels**2 / 5e9
+    return gram + (channels**3 / 1e9 if metric == "procrustes" else 0.0)
+
+
+def layer_distances_runtime_min(metric: str, distances: int, n_points: int, channels: int) -> int:
+    """Runtime of a job that computes ``distances`` layer-to-layer distances (x3 for safety)."""
+    return int(5 + 3 * distances * _seconds_per_distance(metric, n_points, channels) / 60)
+
+
+def sensitivity_runtime_min(metric: str, layers: int, channels: int, step: int, n_points: int) -> int:
+    """Each deletion costs one distance, plus, for SW, the PH of the reduced cloud."""
+    per_deletion = _seconds_per_distance(metric, n_points, channels)
+    if metric == "sw":
+        per_deletion += 2.0 * (n_points / 1000) ** 3
+    return int(5 + 3 * layers * (channels // step) * per_deletion / 60)

@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from cnntopo.pairwise import pairwise_matrix
+
 _DIAGONAL = np.array([np.cos(0.25 * np.pi), np.sin(0.25 * np.pi)], dtype=np.float32).astype(np.float64)
 
 
@@ -56,7 +58,8 @@ def project(diagram: np.ndarray, lines: np.ndarray) -> ProjectedDiagram:
     )
 
 
-def _projected_distance(a: ProjectedDiagram, b: ProjectedDiagram) -> float:
+def projected_distance(a: ProjectedDiagram, b: ProjectedDiagram) -> float:
+    """SW distance of two projected diagrams (same directions)."""
     m = a.points.shape[0]
     left = np.sort(np.concatenate([a.points, b.diagonal], axis=1), axis=1)
     right = np.sort(np.concatenate([b.points, a.diagonal], axis=1), axis=1)
@@ -66,7 +69,7 @@ def _projected_distance(a: ProjectedDiagram, b: ProjectedDiagram) -> float:
 def sliced_wasserstein(diagram_a: np.ndarray, diagram_b: np.ndarray, m: int = 50) -> float:
     """SW distance between two ``(k, 2)`` diagrams (birth, death), in their units; M = ``m`` directions."""
     lines = directions(m)
-    return _projected_distance(project(diagram_a, lines), project(diagram_b, lines))
+    return projected_distance(project(diagram_a, lines), project(diagram_b, lines))
 
 
 def sliced_wasserstein_matrix(
@@ -75,13 +78,5 @@ def sliced_wasserstein_matrix(
     """All-pairs SW distances: ``(len(a), len(b))``; with ``diagrams_b`` omitted, the symmetric
     ``(len(a), len(a))`` matrix of ``a`` against itself (zero diagonal, each pair computed once)."""
     lines = directions(m)
-    left = [project(d, lines) for d in diagrams_a]
-    if diagrams_b is None:
-        n = len(left)
-        out = np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                out[i, j] = out[j, i] = _projected_distance(left[i], left[j])
-        return out
-    right = [project(d, lines) for d in diagrams_b]
-    return np.array([[_projected_distance(a, b) for b in right] for a in left]).reshape(len(left), len(right))
+    right = None if diagrams_b is None else [project(d, lines) for d in diagrams_b]
+    return pairwise_matrix([project(d, lines) for d in diagrams_a], projected_distance, right)

@@ -96,20 +96,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pairs", type=Path, required=True, help="output: every (A, B, layer) correlation (.csv)")
     parser.add_argument("--summary", type=Path, required=True, help="output: summary (.csv)")
     args = parser.parse_args(argv)
-    within = {}
+    within, metric = {}, None
     for f in args.within:
         with np.load(f) as data:
             within[int(data["seed"])] = data["mean"]
+            metric = str(data["metric"])
     cross = {}
     for f in args.cross:
         with np.load(f) as data:
             cross[int(data["seed"])] = (data["others"], data["mean"])
     pairs = pair_correlations(within, cross_matrices_by_pair(cross), args.references)
-    result = summary(pairs, args.layer)
+    result = {"metric": metric, **summary(pairs, args.layer)}
     _write_csv(args.pairs, pairs)
     _write_csv(args.table, layer_table(pairs))
     _write_csv(args.summary, [result])
-    print(f"specificity over {result['pairs']} model pairs: rho(layer {args.layer}) = {result['rho_layer']:.3f} "
+    print(f"{metric} specificity over {result['pairs']} model pairs: rho(layer {args.layer}) = {result['rho_layer']:.3f} "
           f"(paper {PAPER_RHO_LAYER_9}), rho(all layers) = {result['rho_overall']:.3f} (paper {PAPER_RHO_OVERALL})")
 
 

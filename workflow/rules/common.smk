@@ -4,6 +4,7 @@ from pathlib import Path
 from cnntopo.config import ConfigError, load_schema, validate_config
 from cnntopo.provenance import stable_digest
 from cnntopo import resources as estimate
+from cnntopo.similarity import METRIC_NAMES
 
 try:
     _validated = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -33,12 +34,16 @@ def cross_partners(seed):
 
 
 CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
+METRICS = config["ph"]["metrics"]
+_sensitivity_layers = config["ph"]["sensitivity"]["layers"]
+SENSITIVITY_LAYERS = list(range(17)) if _sensitivity_layers == "all" else _sensitivity_layers
 
 
 wildcard_constraints:
     branch="|".join(BRANCHES),
     seed=r"\d+",
     batch=r"\d+",
+    metric="|".join(METRIC_NAMES),
 
 
 def branch_config(wildcards):
@@ -70,27 +75,58 @@ def diagram_files(branch, seed):
     return expand("results/persistence/{branch}/seed{seed}/batch{batch}.npz", branch=branch, seed=seed, batch=BATCHES)
 
 
+def metric_inputs(branch, metric, seed):
+    """What a metric reads of one model: SW its diagram files, CKA and Procrustes its activation store."""
+    if metric == "sw":
+        return diagram_files(branch, seed)
+    return [f"results/activations/{branch}/seed{seed}.zarr"]
+
+
+def sw_options(wildcards):
+    """Command-line options of the SW metric; empty for the others, so SW settings never rerun their jobs."""
+    if wildcards.metric != "sw":
+        return ""
+    sw = branch_config(wildcards)["sw"]
+    return f"--directions {sw['directions']} --dim {sw['homology_dim']}"
+
+
+def ph_options(wildcards):
+    """PH settings for jobs that recompute diagrams (SW sensitivity); empty for the other metrics."""
+    if wildcards.metric != "sw":
+        return ""
+    ph = branch_config(wildcards)["persistence"]
+    return f"--maxdim {ph['maxdim']} --backend {ph['backend']}"
+
+
+def max_channels(wildcards):
+    return 8 * branch_config(wildcards)["model"]["width"]
+
+
 def all_targets():
     return [
         "results/models/ph/training_summary.csv",
         "results/models/ph/training_curves.png",
-        "results/specificity/ph/specificity_by_layer.csv",
-        "results/figures/ph/figure5_within_sw.png",
-        "results/figures/ph/figure6_specificity.png",
+        "results/comparison/ph/comparison.csv",
+        *expand("results/figures/ph/{metric}/figure5_within.png", metric=METRICS),
+        *expand("results/figures/ph/{metric}/figure6_specificity.png", metric=METRICS),
+        *expand("results/figures/ph/{metric}/figure7_sensitivity.png", metric=METRICS),
     ]
 
 
-def print_specificity_summary():
-    """Shown at the end of a successful run: the specificity result beside the paper's."""
-    summary = Path("results/specificity/ph/specificity_summary.csv")
-    if summary.exists():
-        import csv
+def print_summary():
+    """Shown at the end of a successful run: specificity beside the paper's values, and the comparison."""
+    import csv
 
-        with open(summary) as handle:
-            row = next(csv.DictReader(handle))
-        print(
-            f"\nSpecificity ({row['pairs']} model pairs): rho at layer {row['layer_of_interest']} = "
-            f"{float(row['rho_layer']):.3f} (paper {row['paper_rho_layer_9']}), over all layers = "
-            f"{float(row['rho_overall']):.3f} (paper {row['paper_rho_overall']}); table: "
-            "results/specificity/ph/specificity_by_layer.csv\n"
-        )
+    for metric in METRICS:
+        summary = Path(f"results/specificity/ph/{metric}/specificity_summary.csv")
+        if summary.exists():
+            with open(summary) as handle:
+                row = next(csv.DictReader(handle))
+            print(
+                f"Specificity of {metric} ({row['pairs']} model pairs): rho at layer {row['layer_of_interest']} = "
+                f"{float(row['rho_layer']):.3f}, over all layers = {float(row['rho_overall']):.3f}"
+                + (f" (paper: {row['paper_rho_layer_9']} and {row['paper_rho_overall']})" if metric == "sw" else "")
+            )
+    comparison = Path("results/comparison/ph/comparison.csv")
+    if comparison.exists():
+        print(f"\n{comparison}:\n{comparison.read_text()}")
