@@ -18,6 +18,7 @@ def repo() -> Path:
 
 def workflow_copy(target: Path) -> Path:
     """A copy of the workflow files (as in a fresh clone) in ``target``, for Snakemake runs."""
+    target.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config", "profiles", "src", "environment.yml"):
         source = REPO / name
         if source.is_dir():

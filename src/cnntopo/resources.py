@@ -103,3 +103,8 @@ def sensitivity_runtime_min(metric: str, layers: int, channels: int, step: int, 
     if metric == "sw":
         per_deletion += 2.0 * (n_points / 1000) ** 3
     return int(5 + 3 * layers * (channels // step) * per_deletion / 60)
+
+
+def layer_distances_mem_mb(batches: int, n_points: int, channels: int) -> int:
+    """Two models' 17 layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
+    return int(_BASE_MB + 2 * 17 * batches * n_points * channels * (4 + 8) / 2**20)

@@ -19,19 +19,8 @@ rule extract_activations:
         device=config["device"],
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.extract_mem_mb(
-            config["data"],
-            branch_config(w)["model"]["width"],
-            branch_config(w)["activations"]["n_images"],
-            branch_config(w)["activations"]["extract_batch"],
-        ),
-        runtime=lambda w: estimate.extract_runtime_min(
-            config["data"],
-            branch_config(w)["model"]["width"],
-            branch_config(w)["activations"]["n_images"],
-            branch_config(w)["activations"]["batches"],
-            USE_GPU,
-        ),
+        mem_mb=per_attempt(extract_mem),
+        runtime=per_attempt(extract_runtime),
         gpu=int(USE_GPU),
     conda:
         ENVIRONMENT

@@ -98,8 +98,75 @@ def ph_options(wildcards):
     return f"--maxdim {ph['maxdim']} --backend {ph['backend']}"
 
 
+def per_attempt(estimate_of_wildcards):
+    """A resource callable that grows with the attempt: a global retry (--retries, the SLURM profile)
+    resubmits a job killed for memory or time with 2x, then 3x the estimate."""
+
+    def scaled(wildcards, attempt):
+        return estimate_of_wildcards(wildcards) * attempt
+
+    return scaled
+
+
 def max_channels(wildcards):
     return 8 * branch_config(wildcards)["model"]["width"]
+
+
+# Resource estimates per rule (cnntopo.resources), from the config rather than guesses.
+def _width(w):
+    return branch_config(w)["model"]["width"]
+
+
+def _activations(w):
+    return branch_config(w)["activations"]
+
+
+def train_mem(w):
+    return estimate.train_mem_mb(config["data"], _width(w), branch_config(w)["train"]["batch_size"], USE_GPU)
+
+
+def train_runtime(w):
+    return estimate.train_runtime_min(config["data"], _width(w), branch_config(w)["train"]["epochs"], USE_GPU)
+
+
+def extract_mem(w):
+    return estimate.extract_mem_mb(config["data"], _width(w), _activations(w)["n_images"], _activations(w)["extract_batch"])
+
+
+def extract_runtime(w):
+    a = _activations(w)
+    return estimate.extract_runtime_min(config["data"], _width(w), a["n_images"], a["batches"], USE_GPU)
+
+
+def persistence_mem(w):
+    return estimate.persistence_mem_mb(_activations(w)["n_images"])
+
+
+def persistence_runtime(w):
+    return estimate.persistence_runtime_min(_activations(w)["n_images"])
+
+
+def distances_mem(w):
+    """The store's (B, N, c) layers of two models, prepared one model at a time."""
+    a = _activations(w)
+    return estimate.layer_distances_mem_mb(a["batches"], a["n_images"], max_channels(w))
+
+
+def within_runtime(w):
+    a = _activations(w)
+    return estimate.layer_distances_runtime_min(w.metric, 136 * a["batches"], a["n_images"], max_channels(w))
+
+
+def cross_runtime(w):
+    a = _activations(w)
+    pairs = 289 * len(cross_partners(int(w.seed))) * a["batches"]
+    return estimate.layer_distances_runtime_min(w.metric, pairs, a["n_images"], max_channels(w))
+
+
+def sensitivity_runtime(w):
+    step = branch_config(w)["sensitivity"]["step"]
+    n = _activations(w)["n_images"]
+    return estimate.sensitivity_runtime_min(w.metric, len(SENSITIVITY_LAYERS), max_channels(w), step, n)
 
 
 def all_targets():

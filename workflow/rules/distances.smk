@@ -10,13 +10,8 @@ rule within_model_distances:
         options=sw_options,
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.extract_mem_mb(config["data"], branch_config(w)["model"]["width"], 1, 1),
-        runtime=lambda w: estimate.layer_distances_runtime_min(
-            w.metric,
-            136 * branch_config(w)["activations"]["batches"],
-            branch_config(w)["activations"]["n_images"],
-            max_channels(w),
-        ),
+        mem_mb=per_attempt(distances_mem),
+        runtime=per_attempt(within_runtime),
     conda:
         ENVIRONMENT
     shell:
@@ -39,13 +34,8 @@ rule cross_model_distances:
         options=sw_options,
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.extract_mem_mb(config["data"], branch_config(w)["model"]["width"], 1, 1),
-        runtime=lambda w: estimate.layer_distances_runtime_min(
-            w.metric,
-            289 * len(cross_partners(int(w.seed))) * branch_config(w)["activations"]["batches"],
-            branch_config(w)["activations"]["n_images"],
-            max_channels(w),
-        ),
+        mem_mb=per_attempt(distances_mem),
+        runtime=per_attempt(cross_runtime),
     conda:
         ENVIRONMENT
     shell:

@@ -13,8 +13,8 @@ rule persistence_diagrams:
         maxdim=lambda w: branch_config(w)["persistence"]["maxdim"],
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.persistence_mem_mb(branch_config(w)["activations"]["n_images"]),
-        runtime=lambda w: estimate.persistence_runtime_min(branch_config(w)["activations"]["n_images"]),
+        mem_mb=per_attempt(persistence_mem),
+        runtime=per_attempt(persistence_runtime),
     conda:
         ENVIRONMENT
     shell:

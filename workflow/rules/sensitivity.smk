@@ -25,14 +25,8 @@ rule sensitivity:
         options=lambda w: f"{sw_options(w)} {ph_options(w)}",
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.persistence_mem_mb(branch_config(w)["activations"]["n_images"]),
-        runtime=lambda w: estimate.sensitivity_runtime_min(
-            w.metric,
-            len(SENSITIVITY_LAYERS),
-            max_channels(w),
-            branch_config(w)["sensitivity"]["step"],
-            branch_config(w)["activations"]["n_images"],
-        ),
+        mem_mb=per_attempt(persistence_mem),
+        runtime=per_attempt(sensitivity_runtime),
     conda:
         ENVIRONMENT
     shell:
@@ -57,6 +51,7 @@ rule figure_sensitivity:
         "results/logs/figure_sensitivity/{branch}/{metric}.log",
     params:
         label=lambda w: {"sw": "SW distance", "cka": "1 - linear CKA", "procrustes": "Procrustes distance"}[w.metric],
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,
@@ -86,6 +81,7 @@ rule comparison:
         ),
     log:
         "results/logs/comparison/{branch}.log",
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,

@@ -26,6 +26,7 @@ rule specificity:
     params:
         layer=lambda w: branch_config(w)["specificity"]["layer"],
         references=" ".join(map(str, REFERENCES)),
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,
@@ -57,6 +58,7 @@ rule figure_within:
         ),
     log:
         "results/logs/figure_within/{branch}/{metric}.log",
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,
@@ -91,6 +93,7 @@ rule figure_specificity:
     params:
         other=[s for s in SEEDS if s != REFERENCES[0]][0],
         layer=lambda w: branch_config(w)["specificity"]["layer"],
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,

@@ -18,12 +18,8 @@ rule train_model:
         device=config["device"],
     threads: 1
     resources:
-        mem_mb=lambda w: estimate.train_mem_mb(
-            config["data"], branch_config(w)["model"]["width"], branch_config(w)["train"]["batch_size"], USE_GPU
-        ),
-        runtime=lambda w: estimate.train_runtime_min(
-            config["data"], branch_config(w)["model"]["width"], branch_config(w)["train"]["epochs"], USE_GPU
-        ),
+        mem_mb=per_attempt(train_mem),
+        runtime=per_attempt(train_runtime),
         gpu=int(USE_GPU),
     conda:
         ENVIRONMENT
@@ -52,6 +48,7 @@ rule summarize_training:
         figure_pdf="results/models/{branch}/training_curves.pdf",
     log:
         "results/logs/summarize_training/{branch}.log",
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=5,
