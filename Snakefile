@@ -17,6 +17,7 @@ include: "workflow/rules/persistence.smk"
 include: "workflow/rules/distances.smk"
 include: "workflow/rules/specificity.smk"
 include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/mapper.smk"
 
 
 report: "workflow/report/workflow.rst"

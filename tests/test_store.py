@@ -13,10 +13,11 @@ def write_store(path: Path, batches: int = 2, rows: int = 6, block: int = 4, see
     rng = np.random.default_rng(seed)
     values = {layer.index: rng.standard_normal((batches, rows, layer.channels)).astype(np.float32) for layer in LAYERS}
     index = np.arange(batches * rows).reshape(batches, rows)
-    with StoreWriter(path, LAYERS, index, index % 10, {"seed": seed}) as writer:
+    arrays = {"image_index": index, "label": index % 10}
+    with StoreWriter(path, LAYERS, batches, rows, arrays, {"seed": seed}) as writer:
         for b in range(batches):
             for start in range(0, rows, block):
-                writer.write_rows(b, start, {f"layer{i:02d}": v[b, start : start + block] for i, v in values.items()})
+                writer.append({f"layer{i:02d}": v[b, start : start + block] for i, v in values.items()})
         writer.commit()
     return values
 
@@ -38,8 +39,8 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
     path = tmp_path / "seed0.zarr"
     index = np.zeros((1, 4), dtype=np.int64)
     with pytest.raises(RuntimeError, match="killed"):
-        with StoreWriter(path, LAYERS, index, index, {}) as writer:
-            writer.write_rows(0, 0, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+        with StoreWriter(path, LAYERS, 1, 4, {"image_index": index}, {}) as writer:
+            writer.append({"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
             raise RuntimeError("killed")
     assert not path.exists() and not (tmp_path / "seed0.zarr.partial").exists()
 
@@ -47,8 +48,8 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
 def test_partial_store_is_refused(tmp_path):
     path = tmp_path / "seed0.zarr"
     index = np.zeros((1, 4), dtype=np.int64)
-    writer = StoreWriter(path, LAYERS, index, index, {})
-    writer.write_rows(0, 0, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+    writer = StoreWriter(path, LAYERS, 1, 4, {"image_index": index}, {})
+    writer.append({"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
     with pytest.raises(ValueError, match="incomplete"):
         writer.commit()
     with pytest.raises(StoreError, match="partial write"):
@@ -58,11 +59,17 @@ def test_partial_store_is_refused(tmp_path):
         open_store(path)
 
 
-def test_rows_must_be_written_in_order(tmp_path):
-    index = np.zeros((1, 4), dtype=np.int64)
-    with StoreWriter(tmp_path / "s.zarr", LAYERS, index, index, {}) as writer:
-        with pytest.raises(ValueError, match="in order"):
-            writer.write_rows(0, 2, {"layer00": np.zeros((2, 3)), "layer01": np.zeros((2, 5))})
+def test_layers_may_hold_different_row_counts_and_cannot_overflow(tmp_path):
+    path = tmp_path / "s.zarr"
+    with StoreWriter(path, LAYERS, 1, {0: 3, 1: 5}, {"layer01_image": np.arange(5)}, {}) as writer:
+        writer.append({"layer00": np.ones((3, 3)), "layer01": np.ones((2, 5))})
+        writer.append({"layer01": 2 * np.ones((3, 5))})
+        with pytest.raises(ValueError, match="do not fit"):
+            writer.append({"layer00": np.ones((1, 3))})
+        writer.commit()
+    store = open_store(path)
+    assert store.layer(0).shape == (1, 3, 3) and store.layer(1)[0, :, 0].tolist() == [1, 1, 2, 2, 2]
+    assert store.array("layer01_image").tolist() == [0, 1, 2, 3, 4]
 
 
 def _chunk_files(path: Path, key: str) -> list[Path]:

@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from cnntopo.data import load_digits_split
-from cnntopo.train import ModelSpec, Recipe, augment, epoch_generator, load_model, train_seed_model, triangular_lr
+from cnntopo.train import (
+    ModelSpec, Recipe, augment, epoch_generator, learning_rate, load_model, train_seed_model, triangular_lr,
+)
 
 RECIPE = Recipe(epochs=2, batch_size=256, lr_peak=0.4, lr_peak_epoch=1, momentum=0.9, weight_decay=5e-4,
                 flip=True, translate=2, cutout=4, flip_tta=True)
@@ -50,6 +52,16 @@ def test_triangular_schedule_rises_to_peak_and_falls_to_zero():
     lrs = [triangular_lr(s, steps, recipe) for s in range(24 * steps)]
     peak = int(np.argmax(lrs))
     assert np.all(np.diff(lrs[: peak + 1]) > 0) and np.all(np.diff(lrs[peak:]) < 0)
+
+
+def test_step_schedule_of_the_mapper_recipe():
+    recipe = Recipe(epochs=350, batch_size=128, lr_peak=0.1, lr_peak_epoch=0, momentum=0.9, weight_decay=5e-4,
+                    schedule="step", milestones=(150, 250), gamma=0.1)
+    steps = 391
+    assert learning_rate(0, steps, recipe) == 0.1 and learning_rate(150 * steps - 1, steps, recipe) == 0.1
+    assert learning_rate(150 * steps, steps, recipe) == pytest.approx(0.01)
+    assert learning_rate(300 * steps, steps, recipe) == pytest.approx(0.001)
+    assert Recipe.from_config({**recipe.__dict__, "milestones": [150, 250]}).milestones == (150, 250)
 
 
 def test_augmentation_is_a_function_of_the_generator():

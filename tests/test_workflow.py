@@ -87,11 +87,48 @@ def test_comparison_table_has_every_metric(finished_run):
     assert (finished_run / "results/comparison/ph/comparison.png").exists()
 
 
+def test_the_mapper_branch_end_to_end(finished_run):
+    import json
+
+    results = finished_run / "results"
+    for variant, layers in (("random", [7, 15]), ("full", [7, 15]), ("foreground1", [7, 15]), ("full_sigma0.5", [15])):
+        for layer in layers:
+            graph = json.loads((results / f"mapper/graphs/{variant}/layer{layer:02d}.json").read_text())
+            assert graph["params"]["layer"] == layer and graph["params"]["sampling"] == variant.split("_")[0]
+            assert graph["params"]["n_intervals"] == 10 and graph["params"]["eps"] > 0
+            assert all(sum(n["label_counts"].values()) == n["size"] == len(n["members"]) for n in graph["nodes"])
+            assert 0 <= graph["purity"]["mean_point_purity"] <= 1
+            page = (results / f"mapper/graphs/{variant}/layer{layer:02d}.html").read_text()
+            assert "<svg" in page and "<script src" not in page  # self-contained, works offline
+    assert json.loads((results / "mapper/graphs/full_sigma0.5/layer15.json").read_text())["params"]["overlap"] == 0.25  # noise_overlap
+    from cnntopo.store import open_store
+
+    store = open_store(results / "activations/mapper/random.zarr")
+    assert len(store.layer_keys) == 16 and store.layer(15).shape == (1, 200, 32)
+    assert open_store(results / "activations/mapper/full.zarr").layer(7).shape[1] == 2000  # the full cap
+    with open(results / "figures/mapper/figure12_purity.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["sampling"], r["layer"]) for r in rows) == sorted(
+        (m, str(l)) for m in ("random", "full", "foreground1") for l in (7, 15))
+    for name in ("figure4_foreground", "figure8", "figure9", "figure10_noise_examples", "figure11_noise",
+                 "figure12_purity"):
+        assert (results / f"figures/mapper/{name}.png").stat().st_size > 10_000, name
+
+
+def test_the_paper_mapper_config_plans_the_cifar10_mapper_study(tmp_path):
+    workdir = workflow_copy(tmp_path)
+    jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-mapper.yaml").stdout)
+    assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 1 and jobs["foreground_masks"] == 1
+    assert jobs["mapper_activations"] == 6 + 2 * 3  # six samplings, two of them under three noise levels
+    assert jobs["mapper_graph"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
+
+
 def test_the_report_holds_every_figure(finished_run):
     run_snakemake(finished_run, "--configfile", "config/test.yaml", "--report", "results/report.html")
     html = (finished_run / "results/report.html").read_text()
     for name in ("figure5_within.png", "figure6_specificity.png", "figure7_sensitivity.png", "comparison.png",
-                 "training_curves.png", "specificity_by_layer.csv", "comparison.csv"):
+                 "training_curves.png", "specificity_by_layer.csv", "comparison.csv", "figure4_foreground.png",
+                 "figure8.png", "figure9.png", "figure11_noise.png", "figure12_purity.png", "layer15.html"):
         assert name in html
 
 
@@ -106,15 +143,20 @@ PER_METRIC = {"within_model_distances": 2, "cross_model_distances": 1, "specific
 SW_AND_AFTER = {**PER_METRIC, "comparison": 1, "all": 1}
 EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4,
                         **{rule: 3 * count for rule, count in PER_METRIC.items()}, "comparison": 1, "all": 1}
+# Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
+MAPPER_GRAPHS_AND_AFTER = {"mapper_graph": 7, "figure_mapper_grid": 2, "figure_noise_graphs": 1, "figure_purity": 1,
+                           "all": 1}
+MAPPER_AFTER_TRAINING = {"mapper_activations": 4, **MAPPER_GRAPHS_AND_AFTER}
 
 
 @pytest.mark.parametrize(
     "rule, expected",
     [
-        ("train_model", {"train_model": 2, "summarize_training": 1, **EXTRACTION_AND_AFTER}),
+        ("train_model", {"train_model": 3, "summarize_training": 2, **EXTRACTION_AND_AFTER, **MAPPER_AFTER_TRAINING}),
         ("extract_activations", EXTRACTION_AND_AFTER),
         ("persistence_diagrams", {"persistence_diagrams": 4, **SW_AND_AFTER}),
-        ("summarize_training", {"summarize_training": 1, "all": 1}),
+        ("summarize_training", {"summarize_training": 2, "all": 1}),
+        ("mapper_graph", MAPPER_GRAPHS_AND_AFTER),
         ("specificity", {"specificity": 3, "comparison": 1, "all": 1}),
     ],
 )
@@ -124,18 +166,19 @@ def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, ex
 
 
 @pytest.mark.parametrize(
-    "section, key, value, expected",
+    "branch, section, key, value, expected",
     [
-        ("activations", "n_images", 32, EXTRACTION_AND_AFTER),
-        ("sw", "directions", 20, SW_AND_AFTER),
-        ("persistence", "backend", "ripser", {"persistence_diagrams": 4, **SW_AND_AFTER}),
+        ("ph", "activations", "n_images", 32, EXTRACTION_AND_AFTER),
+        ("ph", "sw", "directions", 20, SW_AND_AFTER),
+        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 4, **SW_AND_AFTER}),
+        ("mapper", "graph", "intervals", 12, MAPPER_GRAPHS_AND_AFTER),
     ],
 )
 def test_changing_a_setting_reruns_its_rules_and_what_depends_on_them_only(
-    finished_run, tmp_path, section, key, value, expected
+    finished_run, tmp_path, branch, section, key, value, expected
 ):
     config = yaml.safe_load((finished_run / "config/test.yaml").read_text())
-    config["ph"].setdefault(section, {})[key] = value
+    config[branch].setdefault(section, {})[key] = value
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     out = run_snakemake(finished_run, "-n", "--configfile", str(changed)).stdout

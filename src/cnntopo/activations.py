@@ -71,7 +71,8 @@ def extract_top_l2_store(
     recorder = TopL2Recorder(model, layers)
     batches, rows = image_index.shape
     try:
-        with StoreWriter(out, layers, image_index, images.labels[image_index], attrs) as writer, torch.no_grad():
+        arrays = {"image_index": image_index, "label": images.labels[image_index]}
+        with StoreWriter(out, layers, batches, rows, arrays, attrs) as writer, torch.no_grad():
             bar = tqdm(total=batches * rows, desc=f"top-l2 {out.name}", unit="img", disable=not progress,
                        file=sys.stderr, ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0)
             for b in range(batches):
@@ -79,7 +80,7 @@ def extract_top_l2_store(
                     index = image_index[b, start : start + extract_batch]
                     x = normalize(torch.from_numpy(images.images[index]).to(device), images.mean, images.std)
                     model(x)
-                    writer.write_rows(b, start, recorder.samples)
+                    writer.append(recorder.samples)
                     bar.update(len(index))
             bar.close()
             return writer.commit()

@@ -108,3 +108,22 @@ def sensitivity_runtime_min(metric: str, layers: int, channels: int, step: int, 
 def layer_distances_mem_mb(batches: int, n_points: int, channels: int) -> int:
     """Two models' 17 layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
     return int(_BASE_MB + 2 * 17 * batches * n_points * channels * (4 + 8) / 2**20)
+
+
+def mapper_activations_mem_mb(data: Mapping[str, Any], width: int, extract_batch: int, full_cap: int) -> int:
+    """The training split, one batch of activations, and the selections (int64 pairs) of 16 layers."""
+    n_train, _ = split_sizes(data)
+    side = image_side(data)
+    selections_mb = 16 * 3 * 8 * max(full_cap, 5 * n_train) / 2**20
+    return int(extract_mem_mb(data, width, extract_batch, extract_batch) + n_train * side**2 * 3 / 2**20
+               + selections_mb)
+
+
+def mapper_graph_mem_mb(points: int, channels: int) -> int:
+    """The cloud in float64 plus DBSCAN's neighbourhoods within one preimage (brute force, chunked)."""
+    return int(_BASE_MB + 3 * points * channels * 8 / 2**20 + 2000)
+
+
+def mapper_graph_runtime_min(points: int, channels: int) -> int:
+    """Brute-force DBSCAN per preimage: ~2 (n / intervals * overlap)^2 c flops summed, ~25 s at 50k x 512 (measured)."""
+    return int(5 + 3 * 25 * (points / 50_000) ** 2 * (channels / 512) / 60 + 3 * 25 * points / 50_000 / 60)

@@ -1,4 +1,4 @@
-"""Zarr v3 activation stores: one array per layer of shape (B, N, c), verified on every read.
+"""Zarr v3 activation stores: one array per layer of shape (B, rows, c), verified on every read.
 
 A store is written under a temporary name and renamed into place only after its
 last array and its completion marker are written, so a reader never meets half
@@ -7,13 +7,16 @@ bytes) is recorded at write time and checked at read time: a truncated,
 deleted or altered chunk raises :class:`StoreError` instead of being read as
 fill values.
 
-Layout::
+Layout of a PH store (every layer has the same N rows, row k = image k)::
 
     seed0.zarr/
-      zarr.json            group attributes: format, complete, layers, seed, config digest, ...
+      zarr.json            group attributes: format, complete, layers, arrays, seed, config digest, ...
       layer00 .. layer16   float32 (B, N, c); attributes: name, index, channels, spatial_shape, sha256
       image_index          int64 (B, N): dataset index of row k of batch b (same in every layer)
       label                int64 (B, N): class label of that image
+
+A mapper store has B = 1 and a different number of points per layer, with per-layer
+metadata arrays (``layer03_image``, ``layer03_position``, ``layer03_label``).
 """
 
 from __future__ import annotations
@@ -41,36 +44,42 @@ def layer_key(index: int) -> str:
 
 
 class StoreWriter:
-    """Fill a new store row block by row block, in order; :meth:`commit` makes it visible.
+    """Fill a new store block by block, each layer in row order; :meth:`commit` makes it visible.
 
+    ``rows`` is the number of rows per batch of every layer (an int) or of each layer
+    (a dict keyed by layer index). ``arrays`` are int64 metadata arrays written whole.
     Use as a context manager: on an exception the temporary store is removed.
     """
 
     def __init__(
-        self, path: str | Path, layers: Sequence[LayerInfo], image_index: np.ndarray, labels: np.ndarray,
-        attrs: dict[str, Any],
+        self, path: str | Path, layers: Sequence[LayerInfo], batches: int, rows: int | dict[int, int],
+        arrays: dict[str, np.ndarray], attrs: dict[str, Any],
     ) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".partial")
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.layers = list(layers)
-        self.batches, self.rows = image_index.shape
+        self.batches = batches
+        self.rows = {layer_key(l.index): rows if isinstance(rows, int) else rows[l.index] for l in self.layers}
         self.group = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
         self.group.attrs.update(
-            {**attrs, "format": FORMAT, "complete": False, "batches": self.batches, "rows": self.rows,
-             "layers": [layer_key(layer.index) for layer in self.layers]}
+            {**attrs, "format": FORMAT, "complete": False, "batches": batches,
+             "layers": [layer_key(layer.index) for layer in self.layers], "arrays": sorted(arrays)}
         )
-        for name, values in (("image_index", image_index), ("label", labels)):
-            self.group.create_array(name, data=np.asarray(values, dtype=np.int64), chunks=image_index.shape)
-        row_chunk = min(self.rows, 1024)
+        if isinstance(rows, int):
+            self.group.attrs["rows"] = rows
+        for name, values in arrays.items():
+            values = np.asarray(values, dtype=np.int64)
+            self.group.create_array(name, data=values, chunks=values.shape or None)
         self.arrays = {}
         self.hashes = {}
+        self.cursor = {}
         for layer in self.layers:
             key = layer_key(layer.index)
             array = self.group.create_array(
-                key, shape=(self.batches, self.rows, layer.channels), dtype="float32",
-                chunks=(1, row_chunk, layer.channels), fill_value=float("nan"),
+                key, shape=(batches, self.rows[key], layer.channels), dtype="float32",
+                chunks=(1, max(1, min(self.rows[key], 1024)), layer.channels), fill_value=float("nan"),
             )
             array.attrs.update(
                 {"name": layer.name, "index": layer.index, "channels": layer.channels,
@@ -78,23 +87,24 @@ class StoreWriter:
             )
             self.arrays[key] = array
             self.hashes[key] = hashlib.sha256()
-        self.cursor = (0, 0)
+            self.cursor[key] = (0, 0)
 
-    def write_rows(self, batch: int, start: int, values: dict[str, np.ndarray]) -> None:
-        """Write rows ``start : start + len`` of ``batch`` for every layer; blocks must come in order."""
-        if (batch, start) != self.cursor:
-            raise ValueError(f"rows must be written in order: expected {self.cursor}, got {(batch, start)}")
-        stop = None
-        for key, array in self.arrays.items():
-            block = np.ascontiguousarray(values[key], dtype=np.float32)
+    def append(self, values: dict[str, np.ndarray]) -> None:
+        """Append the next block of rows of each layer given (a layer's rows fill batch 0, then 1, ...)."""
+        for key, block in values.items():
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            batch, start = self.cursor[key]
             stop = start + len(block)
-            array[batch, start:stop] = block
+            if batch >= self.batches or stop > self.rows[key]:
+                raise ValueError(f"{key}: {len(block)} rows do not fit at batch {batch}, row {start}")
+            self.arrays[key][batch, start:stop] = block
             self.hashes[key].update(block.tobytes())
-        self.cursor = (batch + 1, 0) if stop == self.rows else (batch, stop)
+            self.cursor[key] = (batch + 1, 0) if stop == self.rows[key] else (batch, stop)
 
     def commit(self) -> Path:
-        if self.cursor != (self.batches, 0):
-            raise ValueError(f"store incomplete: next rows would be {self.cursor}")
+        unfinished = {key: cursor for key, cursor in self.cursor.items() if cursor != (self.batches, 0)}
+        if unfinished:
+            raise ValueError(f"store incomplete: next rows would be {unfinished}")
         for key, array in self.arrays.items():
             array.attrs["sha256"] = self.hashes[key].hexdigest()
         self.group.attrs["complete"] = True
@@ -129,11 +139,15 @@ class ActivationStore:
     def layer_attrs(self, index: int) -> dict[str, Any]:
         return dict(self.group[layer_key(index)].attrs)
 
+    def array(self, name: str) -> np.ndarray:
+        """A metadata array (e.g. ``image_index``, ``label``, ``layer03_position``)."""
+        return np.asarray(self.group[name][...])
+
     def image_index(self) -> np.ndarray:
-        return np.asarray(self.group["image_index"][...])
+        return self.array("image_index")
 
     def labels(self) -> np.ndarray:
-        return np.asarray(self.group["label"][...])
+        return self.array("label")
 
     def _verified(self, key: str) -> np.ndarray:
         if key not in self.layer_keys:
@@ -164,7 +178,7 @@ def open_store(path: str | Path) -> ActivationStore:
         raise StoreError(f"{path} is not a cnntopo activation store (format {attrs.get('format')!r}, expected {FORMAT!r})")
     if attrs.get("complete") is not True:
         raise StoreError(f"{path} is incomplete: its writer did not finish; rerun its rule")
-    missing = [key for key in [*attrs["layers"], "image_index", "label"] if key not in group]
+    missing = [key for key in [*attrs["layers"], *attrs["arrays"]] if key not in group]
     if missing:
         raise StoreError(f"{path} lacks arrays {missing}: the store is corrupt; rerun its rule")
     return ActivationStore(path, attrs, group)

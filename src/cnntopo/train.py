@@ -50,10 +50,26 @@ class Recipe:
     translate: int = 2  # pixels of zero padding (= mean colour after normalisation) to shift within
     cutout: int = 8  # side of the square set to zero; 0 disables
     flip_tta: bool = True
+    schedule: str = "triangular"  # or "step": lr_peak x gamma at each milestone epoch (the mapper model's recipe)
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
 
     @classmethod
     def from_config(cls, train: Mapping[str, Any]) -> "Recipe":
-        return cls(**{f.name: train[f.name] for f in fields(cls) if f.name in train})
+        values = {f.name: train[f.name] for f in fields(cls) if f.name in train}
+        if "milestones" in values:
+            values["milestones"] = tuple(values["milestones"])
+        return cls(**values)
+
+
+def learning_rate(step: int, steps_per_epoch: int, recipe: Recipe) -> float:
+    """Learning rate at optimiser step ``step`` (0-based) under the recipe's schedule."""
+    if recipe.schedule == "step":
+        epoch = step // steps_per_epoch
+        return recipe.lr_peak * recipe.gamma ** sum(epoch >= m for m in recipe.milestones)
+    if recipe.schedule != "triangular":
+        raise ValueError(f"unknown schedule {recipe.schedule!r}")
+    return triangular_lr(step, steps_per_epoch, recipe)
 
 
 def triangular_lr(step: int, steps_per_epoch: int, recipe: Recipe) -> float:
@@ -230,7 +246,7 @@ def train_seed_model(
             file=sys.stderr, ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0,
         )
         for step in bar:
-            lr = triangular_lr(epoch * steps_per_epoch + step, steps_per_epoch, recipe)
+            lr = learning_rate(epoch * steps_per_epoch + step, steps_per_epoch, recipe)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]

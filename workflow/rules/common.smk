@@ -19,7 +19,7 @@ ENVIRONMENT = str(Path(workflow.basedir) / "environment.yml")
 # (Snakemake formats the prefix too: doubled braces reach bash as ${PYTHONPATH:-}.)
 shell.prefix("export PYTHONPATH=%s:${{PYTHONPATH:-}}; " % (Path(workflow.basedir) / "src"))
 
-BRANCHES = ["ph"]
+BRANCHES = config["branches"]
 SEEDS = list(range(config["seeds"]))
 USE_GPU = config["resources"]["gpu"]
 BATCHES = list(range(config["ph"]["activations"]["batches"]))
@@ -40,10 +40,12 @@ SENSITIVITY_LAYERS = list(range(17)) if _sensitivity_layers == "all" else _sensi
 
 
 wildcard_constraints:
-    branch="|".join(BRANCHES),
+    branch="ph|mapper",
     seed=r"\d+",
     batch=r"\d+",
     metric="|".join(METRIC_NAMES),
+    variant=r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?",
+    layer=r"\d+",
 
 
 def branch_config(wildcards):
@@ -170,13 +172,53 @@ def sensitivity_runtime(w):
 
 
 def all_targets():
+    targets = []
+    if "ph" in BRANCHES:
+        targets += [
+            "results/models/ph/training_summary.csv",
+            "results/models/ph/training_curves.png",
+            "results/comparison/ph/comparison.csv",
+            *expand("results/figures/ph/{metric}/figure5_within.png", metric=METRICS),
+            *expand("results/figures/ph/{metric}/figure6_specificity.png", metric=METRICS),
+            *expand("results/figures/ph/{metric}/figure7_sensitivity.png", metric=METRICS),
+        ]
+    if "mapper" in BRANCHES:
+        targets += mapper_targets()
+    return targets
+
+
+# The mapper branch: one model, point clouds per sampling mode ("variant"; noisy ones "<mode>_sigma<s>").
+MAPPER = config["mapper"]
+MAPPER_SEED = MAPPER["seed"]
+MAPPER_WEIGHTS = f"results/models/mapper/seed{MAPPER_SEED}.pt"
+NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
+FIGURE_ROWS = {
+    "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
+    "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
+}
+
+
+def variant_mode(variant):
+    return variant.split("_sigma")[0]
+
+
+def variant_sigma(variant):
+    return float(variant.split("_sigma")[1]) if "_sigma" in variant else 0.0
+
+
+def graph_file(variant, layer):
+    return f"results/mapper/graphs/{variant}/layer{layer:02d}.json"
+
+
+def mapper_targets():
+    figures = [f"results/figures/mapper/{name}.png" for name, rows in FIGURE_ROWS.items() if rows]
+    if NOISY_VARIANTS:
+        figures += ["results/figures/mapper/figure10_noise_examples.png", "results/figures/mapper/figure11_noise.png"]
     return [
-        "results/models/ph/training_summary.csv",
-        "results/models/ph/training_curves.png",
-        "results/comparison/ph/comparison.csv",
-        *expand("results/figures/ph/{metric}/figure5_within.png", metric=METRICS),
-        *expand("results/figures/ph/{metric}/figure6_specificity.png", metric=METRICS),
-        *expand("results/figures/ph/{metric}/figure7_sensitivity.png", metric=METRICS),
+        "results/models/mapper/training_summary.csv",
+        "results/figures/mapper/figure4_foreground.png",
+        "results/figures/mapper/figure12_purity.png",
+        *figures,
     ]
 
 
@@ -184,7 +226,10 @@ def print_summary():
     """Shown at the end of a successful run: specificity beside the paper's values, and the comparison."""
     import csv
 
-    for metric in METRICS:
+    purity = Path("results/figures/mapper/figure12_purity.csv")
+    if purity.exists():
+        print(f"Mapper purity by layer ({purity}):\n{purity.read_text()}")
+    for metric in METRICS if "ph" in BRANCHES else []:
         summary = Path(f"results/specificity/ph/{metric}/specificity_summary.csv")
         if summary.exists():
             with open(summary) as handle:

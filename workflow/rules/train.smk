@@ -32,7 +32,11 @@ rule train_model:
 rule summarize_training:
     """Per-seed accuracies and training curves of the {wildcards.branch} branch."""
     input:
-        metrics=lambda w: expand("results/models/{branch}/seed{seed}.metrics.json", branch=w.branch, seed=SEEDS),
+        metrics=lambda w: expand(
+            "results/models/{branch}/seed{seed}.metrics.json",
+            branch=w.branch,
+            seed=SEEDS if w.branch == "ph" else [MAPPER_SEED],
+        ),
     output:
         table=report(
             "results/models/{branch}/training_summary.csv",

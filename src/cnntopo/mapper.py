@@ -1,0 +1,221 @@
+"""Mapper graphs of activation point clouds (SPEC branch 2).
+
+Lens: the l2 norm of each point, min-max scaled to [0, 1]. Cover: n intervals with
+fractional overlap p and radius ``1 / (2 (n - (n - 1) p))``, so that they tile [0, 1]
+exactly (kmapper's own cover differs slightly, kmapper issue 125). In each interval's
+preimage, DBSCAN (``min_samples`` = 5) with one ``eps`` for the whole graph: given, or
+the knee of the sorted nearest-neighbour distances (their median as a fallback).
+Nodes are clusters, edges join nodes that share points.
+
+Neighbours are found by brute force (BLAS, chunked by scikit-learn), which beats trees in
+hundreds of dimensions. DBSCAN runs per preimage, so its memory is bounded by the largest
+preimage's neighbourhoods, not by the whole cloud; the cloud stays in its stored float32.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.cluster import DBSCAN
+
+
+def l2_lens(points: np.ndarray) -> np.ndarray:
+    """``(n,)`` l2 norm of each row, min-max scaled to [0, 1] (all zeros if the norms are equal)."""
+    norms = np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1)
+    span = norms.max() - norms.min()
+    return (norms - norms.min()) / span if span > 0 else np.zeros_like(norms)
+
+
+def cover_intervals(n_intervals: int, overlap: float, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """``(n, 2)`` closed intervals of equal length tiling [low, high] with fractional overlap ``overlap``.
+
+    Radius ``r = (high - low) / (2 (n - (n - 1) p))``; centres ``low + r + 2 r (1 - p) i``;
+    consecutive intervals share a fraction ``p`` of their length; the first starts at
+    ``low`` and the last ends at ``high``.
+    """
+    if n_intervals < 1 or not 0 <= overlap < 1:
+        raise ValueError(f"need n_intervals >= 1 and 0 <= overlap < 1, got {n_intervals}, {overlap}")
+    radius = (high - low) / (2 * (n_intervals - (n_intervals - 1) * overlap))
+    centres = low + radius + 2 * radius * (1 - overlap) * np.arange(n_intervals)
+    intervals = np.stack([centres - radius, centres + radius], axis=1)
+    intervals[-1, 1] = high  # exact despite rounding, so the maximum is always covered
+    return intervals
+
+
+def nearest_neighbour_distances(points: np.ndarray, sample: int = 5000, seed: int = 0) -> np.ndarray:
+    """Sorted distances from up to ``sample`` random points to their nearest other point in the cloud
+    (brute force, BLAS, chunked by scikit-learn; duplicates give 0)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    queries = rng.choice(len(points), min(sample, len(points)), replace=False)
+    search = NearestNeighbors(n_neighbors=2, algorithm="brute").fit(points)
+    distances, neighbours = search.kneighbors(points[queries])
+    # The first neighbour is the query itself unless it has a duplicate (then both are at distance 0).
+    nearest = np.where(neighbours[:, 0] == queries, distances[:, 1], distances[:, 0])
+    return np.sort(nearest)
+
+
+def knee_eps(sorted_distances: np.ndarray) -> tuple[float, str]:
+    """The knee of a sorted curve (farthest point from the chord, after scaling both axes to [0, 1]).
+
+    Returns ``(eps, how)`` with ``how`` = "knee", or "median" when the curve has no knee
+    (flat, too short, or the knee would be zero).
+    """
+    y = np.asarray(sorted_distances, dtype=np.float64)
+    if len(y) >= 3 and y[-1] > y[0]:
+        x = np.linspace(0.0, 1.0, len(y))
+        scaled = (y - y[0]) / (y[-1] - y[0])
+        knee = int(np.argmax(x - scaled))  # convex increasing curve: farthest below the chord y = x
+        if x[knee] - scaled[knee] > 0 and y[knee] > 0:
+            return float(y[knee]), "knee"
+    return float(np.median(y)), "median"
+
+
+@dataclass
+class MapperGraph:
+    """Nodes (lists of point indices), edges (node index pairs) and the parameters that made them."""
+
+    nodes: list[np.ndarray]
+    edges: list[tuple[int, int]]
+    node_interval: list[int]
+    params: dict = field(default_factory=dict)
+
+    def to_json(self, labels: np.ndarray | None = None, class_names: Sequence[str] | None = None) -> dict:
+        """JSON-ready dict; with ``labels``, each node carries its label counts."""
+        nodes = []
+        for index, (members, interval) in enumerate(zip(self.nodes, self.node_interval)):
+            node = {"id": index, "interval": interval, "size": len(members), "members": members.tolist()}
+            if labels is not None:
+                values, counts = np.unique(labels[members], return_counts=True)
+                node["label_counts"] = {str(int(v)): int(c) for v, c in zip(values, counts)}
+            nodes.append(node)
+        return {"params": self.params, "class_names": list(class_names) if class_names else None,
+                "nodes": nodes, "edges": [list(e) for e in self.edges]}
+
+
+def mapper_graph(
+    points: np.ndarray,
+    n_intervals: int = 40,
+    overlap: float = 0.3,
+    min_samples: int = 5,
+    eps: float | None = None,
+    seed: int = 0,
+) -> MapperGraph:
+    """The mapper graph of an ``(n, c)`` cloud under the l2-norm lens (module docstring)."""
+    points = np.asarray(points)
+    if eps is None:
+        eps, how = knee_eps(nearest_neighbour_distances(points, seed=seed))
+    else:
+        how = "given"
+    lens = l2_lens(points)
+    intervals = cover_intervals(n_intervals, overlap)
+    nodes, node_interval = [], []
+    for index, (low, high) in enumerate(intervals):
+        members = np.flatnonzero((lens >= low) & (lens <= high))
+        if len(members) < min_samples:
+            continue
+        # float64: scikit-learn computes float32 distances by upcasting chunk by chunk, which is slower.
+        labels = DBSCAN(eps=eps, min_samples=min_samples, algorithm="brute").fit_predict(
+            points[members].astype(np.float64)
+        )
+        for cluster in range(labels.max() + 1):
+            nodes.append(members[labels == cluster])
+            node_interval.append(index)
+    edges = _shared_point_edges(nodes, len(points))
+    params = {"lens": "l2 norm, min-max scaled", "n_intervals": n_intervals, "overlap": overlap,
+              "min_samples": min_samples, "eps": eps, "eps_from": how, "points": len(points)}
+    return MapperGraph(nodes, edges, node_interval, params)
+
+
+def _shared_point_edges(nodes: Sequence[np.ndarray], n_points: int) -> list[tuple[int, int]]:
+    membership = sparse.csr_matrix(
+        (np.ones(sum(len(m) for m in nodes)),
+         (np.repeat(np.arange(len(nodes)), [len(m) for m in nodes]), np.concatenate(nodes) if nodes else [])),
+        shape=(len(nodes), n_points),
+    )
+    shared = sparse.triu(membership @ membership.T, k=1).tocoo()
+    return sorted(zip(shared.row.tolist(), shared.col.tolist()))
+
+
+def graph_html(graph: dict, title: str) -> str:
+    """A self-contained HTML page (inline SVG, no network): nodes coloured by their majority class,
+    sized by point count; hovering a node lists its label counts."""
+    import html
+
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(n["id"] for n in graph["nodes"])
+    g.add_edges_from(tuple(e) for e in graph["edges"])
+    positions = nx.spring_layout(g, seed=0) if len(g) else {}
+    names = graph.get("class_names") or []
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf"]
+
+    def xy(node_id):
+        x, y = positions[node_id]
+        return 400 + 360 * x, 400 + 360 * y
+
+    parts = [f'<line x1="{xy(a)[0]:.1f}" y1="{xy(a)[1]:.1f}" x2="{xy(b)[0]:.1f}" y2="{xy(b)[1]:.1f}" '
+             'stroke="#999" stroke-width="1"/>' for a, b in graph["edges"]]
+    biggest = max((n["size"] for n in graph["nodes"]), default=1)
+    for node in graph["nodes"]:
+        counts = node.get("label_counts", {})
+        majority = int(max(counts, key=counts.get)) if counts else 0
+        label = ", ".join(f"{names[int(k)] if names else k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+        x, y = xy(node["id"])
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 + 9 * (node["size"] / biggest) ** 0.5:.1f}" '
+                     f'fill="{palette[majority % 10]}" stroke="black" stroke-width="0.5"><title>node {node["id"]} '
+                     f'({node["size"]} points, interval {node["interval"]}): {html.escape(label)}</title></circle>')
+    legend = "".join(f'<span style="color:{palette[i % 10]}">&#9679; {html.escape(str(n))}</span> '
+                     for i, n in enumerate(names))
+    params = html.escape(json.dumps(graph["params"]))
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3><p>Node colour: majority class; "
+            f"size: points; hover a node for its label counts.</p><p>{legend}</p>"
+            f"<svg width='800' height='800' viewBox='0 0 800 800'>{''.join(parts)}</svg>"
+            f"<p><small>{params}</small></p></body></html>")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    from cnntopo.purity import purity_summary
+    from cnntopo.store import layer_key, open_store
+
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper", description=__doc__)
+    parser.add_argument("--store", type=Path, required=True, help="mapper activation store (.zarr)")
+    parser.add_argument("--layer", type=int, required=True)
+    parser.add_argument("--intervals", type=int, default=40)
+    parser.add_argument("--overlap", type=float, default=0.3)
+    parser.add_argument("--min-samples", type=int, default=5)
+    parser.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: knee of 1-NN distances)")
+    parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters and purity (.json)")
+    parser.add_argument("--html", type=Path, required=True, help="output: interactive page (.html)")
+    args = parser.parse_args(argv)
+    store = open_store(args.store)
+    key = layer_key(args.layer)
+    points = store.layer(args.layer)[0]
+    labels = store.array(f"{key}_label")
+    graph = mapper_graph(points, args.intervals, args.overlap, args.min_samples, args.eps)
+    graph.params.update({"layer": args.layer, "layer_name": store.layer_attrs(args.layer)["name"],
+                         "sampling": store.attrs["sampling"], "sigma": store.attrs["sigma"]})
+    result = graph.to_json(labels, store.attrs["classes"])
+    purity = purity_summary(graph.nodes, labels)
+    result["purity"] = {**purity, "class_purity": {str(k): v for k, v in purity["class_purity"].items()}}
+    args.json.write_text(json.dumps(result))
+    title = f"Mapper graph: layer {args.layer} ({result['params']['layer_name']}), {store.attrs['sampling']} sampling" \
+            + (f", noise sigma {store.attrs['sigma']}" if store.attrs["sigma"] else "")
+    args.html.write_text(graph_html(result, title))
+    print(f"{title}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, eps {graph.params['eps']:.4g} "
+          f"({graph.params['eps_from']}), mean node purity {purity['mean_node_purity']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Figures of the mapper branch, each a PNG and PDF with the CSV of its numbers beside it.
+
+- grids of mapper graphs (paper Figures 8, 9, 11): rows = sampling mode or noise level,
+  columns = layers; nodes are pie charts of class labels, sized by their point count;
+- purity across layers (Figure 12): class-wise purity of one class and mean node-wise
+  purity, one line per sampling mode;
+- foreground masks and weights (Figure 4); noisy example images (Figure 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch, Wedge  # noqa: E402
+
+COLOURS = plt.get_cmap("tab10").colors
+
+
+def _save(fig, out: Path) -> None:
+    fig.savefig(out, dpi=130)
+    fig.savefig(out.with_suffix(".pdf"))
+    plt.close(fig)
+
+
+def _write_csv(path: Path, rows: Sequence[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def draw_mapper_graph(ax, graph: dict) -> None:
+    """Spring layout (seeded); each node a pie chart of its class labels, area ~ point count."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(n["id"] for n in graph["nodes"])
+    g.add_edges_from(tuple(e) for e in graph["edges"])
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    if not len(g):
+        ax.text(0.5, 0.5, "no nodes", ha="center", va="center", transform=ax.transAxes)
+        return
+    pos = nx.spring_layout(g, seed=0, k=1.5 / np.sqrt(len(g)))
+    for a, b in graph["edges"]:
+        ax.plot(*zip(pos[a], pos[b]), color="0.6", lw=0.5, zorder=1)
+    biggest = max(n["size"] for n in graph["nodes"])
+    for node in graph["nodes"]:
+        radius = 0.015 + 0.05 * np.sqrt(node["size"] / biggest)
+        counts = node["label_counts"]
+        total = sum(counts.values())
+        angle = 90.0
+        for label, count in sorted(counts.items(), key=lambda kv: int(kv[0])):
+            sweep = 360.0 * count / total
+            ax.add_patch(Wedge(pos[node["id"]], radius, angle, angle + sweep,
+                               facecolor=COLOURS[int(label) % 10], edgecolor="none", zorder=2))
+            angle += sweep
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.1, max(xs) + 0.1)
+    ax.set_ylim(min(ys) - 0.1, max(ys) + 0.1)
+
+
+def figure_graph_grid(
+    graphs: Sequence[Path], rows: Sequence[str], columns: Sequence[str], title: str, out: Path, table: Path
+) -> None:
+    """``graphs`` in row-major order (len(rows) x len(columns) JSON files)."""
+    loaded = [json.loads(Path(p).read_text()) for p in graphs]
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(3.2 * len(columns), 3.2 * len(rows) + 0.8),
+                             squeeze=False)
+    numbers = []
+    for k, graph in enumerate(loaded):
+        r, c = divmod(k, len(columns))
+        ax = axes[r][c]
+        draw_mapper_graph(ax, graph)
+        purity = graph["purity"]
+        ax.set_title(f"{rows[r]}, {columns[c]}\n{len(graph['nodes'])} nodes, node purity "
+                     f"{purity['mean_node_purity']:.2f}", fontsize=8)
+        numbers.append({"row": rows[r], "column": columns[c], "points": graph["params"]["points"],
+                        "nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "eps": graph["params"]["eps"],
+                        "points_in_nodes": purity["points_in_nodes"], "mean_node_purity": purity["mean_node_purity"],
+                        "mean_point_purity": purity["mean_point_purity"]})
+    names = loaded[0].get("class_names") or [str(i) for i in range(10)]
+    fig.legend(handles=[Patch(color=COLOURS[i % 10], label=n) for i, n in enumerate(names)],
+               loc="lower center", ncol=min(len(names), 10), fontsize=8, title="class (pie slices)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    _save(fig, out)
+    _write_csv(table, numbers)
+
+
+def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Path) -> None:
+    """Figure 12 from graph JSON files of several sampling modes and layers."""
+    rows = []
+    for path in graphs:
+        graph = json.loads(Path(path).read_text())
+        p = graph["params"]
+        rows.append({"sampling": p["sampling"], "layer": p["layer"], "layer_name": p["layer_name"],
+                     "nodes": len(graph["nodes"]), "points_in_nodes": graph["purity"]["points_in_nodes"],
+                     "mean_node_purity": graph["purity"]["mean_node_purity"],
+                     "class": class_index,
+                     "class_purity": graph["purity"]["class_purity"].get(str(class_index), float("nan"))})
+    rows.sort(key=lambda r: (r["sampling"], r["layer"]))
+    name = (json.loads(Path(graphs[0]).read_text()).get("class_names") or [str(class_index)])[class_index]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True, constrained_layout=True)
+    for mode in dict.fromkeys(r["sampling"] for r in rows):
+        mine = [r for r in rows if r["sampling"] == mode]
+        layers = [r["layer"] for r in mine]
+        top.plot(layers, [r["class_purity"] for r in mine], "o-", label=mode)
+        bottom.plot(layers, [r["mean_node_purity"] for r in mine], "o-", label=mode)
+    top.set(ylabel=f"class-wise purity of '{name}'", ylim=(0, 1.05),
+            title=f"Figure 12: purity of the mapper graphs across layers")
+    bottom.set(xlabel="layer (block BatchNorm output, 0..15)", ylabel="mean node-wise purity", ylim=(0, 1.05))
+    top.legend(fontsize=8, title="sampling")
+    _save(fig, out)
+    _write_csv(table, rows)
+
+
+def figure_masks(
+    images: np.ndarray, masks: np.ndarray, field: np.ndarray, layer: str, count: int, out: Path
+) -> None:
+    """Figure 4: images, their foreground masks, and the foreground weight of each position of a layer."""
+    from cnntopo.foreground import position_weights
+
+    weights = position_weights(field, masks[:count])
+    side = int(np.sqrt(field.shape[0]))
+    fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.6), squeeze=False, constrained_layout=True)
+    for i in range(count):
+        axes[0][i].imshow(images[i])
+        axes[1][i].imshow(masks[i], cmap="gray", vmin=0, vmax=1)
+        axes[2][i].imshow(weights[i].reshape(side, side), cmap="viridis")
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0][0].set_ylabel("image")
+    axes[1][0].set_ylabel("foreground mask")
+    axes[2][0].set_ylabel(f"weight per position\n{layer}")
+    fig.suptitle("Figure 4: bright positions see mostly foreground and are kept by foreground sampling",
+                 fontsize=9)
+    _save(fig, out)
+
+
+def figure_noise_examples(images: np.ndarray, mean, std, sigmas: Sequence[float], seed: int, out: Path) -> None:
+    """Figure 10: example images with Gaussian noise of each sigma (added after normalisation)."""
+    from cnntopo.mapper_activations import image_noise
+
+    fig, axes = plt.subplots(len(images), len(sigmas) + 1, figsize=(1.8 * (len(sigmas) + 1), 1.8 * len(images)),
+                             squeeze=False, constrained_layout=True)
+    m, s = np.asarray(mean), np.asarray(std)
+    for r, image in enumerate(images):
+        normalised = (image / 255.0 - m) / s
+        for c, sigma in enumerate([0.0, *sigmas]):
+            noisy = normalised + image_noise(r, normalised.transpose(2, 0, 1).shape, sigma, seed).transpose(1, 2, 0)
+            axes[r][c].imshow(np.clip(noisy * s + m, 0, 1))
+            axes[r][c].set_xticks([])
+            axes[r][c].set_yticks([])
+            if r == 0:
+                axes[r][c].set_title("original" if sigma == 0 else f"sigma = {sigma}", fontsize=9)
+    fig.suptitle("Figure 10: Gaussian noise per pixel (std in normalised units)", fontsize=9)
+    _save(fig, out)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper_figures", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    grid = sub.add_parser("grid", help="a grid of mapper graphs (Figures 8, 9, 11)")
+    grid.add_argument("--graphs", type=Path, nargs="+", required=True, help="JSON files, row-major")
+    grid.add_argument("--rows", nargs="+", required=True)
+    grid.add_argument("--columns", nargs="+", required=True)
+    grid.add_argument("--title", required=True)
+    purity = sub.add_parser("purity", help="Figure 12")
+    purity.add_argument("--graphs", type=Path, nargs="+", required=True)
+    purity.add_argument("--class-index", type=int, required=True)
+    masks = sub.add_parser("masks", help="Figure 4")
+    masks.add_argument("--data", required=True)
+    masks.add_argument("--masks", type=Path, required=True)
+    masks.add_argument("--receptive-fields", type=Path, required=True)
+    masks.add_argument("--layer", type=int, default=0)
+    masks.add_argument("--count", type=int, default=6)
+    noise = sub.add_parser("noise", help="Figure 10")
+    noise.add_argument("--data", required=True)
+    noise.add_argument("--sigmas", type=float, nargs="+", required=True)
+    noise.add_argument("--noise-seed", type=int, default=0)
+    noise.add_argument("--count", type=int, default=3)
+    for command in (grid, purity, masks, noise):
+        command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
+    for command in (grid, purity):
+        command.add_argument("--table", type=Path, required=True, help="output: the numbers (.csv)")
+    args = parser.parse_args(argv)
+    if args.command == "grid":
+        figure_graph_grid(args.graphs, args.rows, args.columns, args.title, args.out, args.table)
+    elif args.command == "purity":
+        figure_purity(args.graphs, args.class_index, args.out, args.table)
+    else:
+        from cnntopo.data import load_dataset
+
+        train = load_dataset(json.loads(args.data), train=True)
+        if args.command == "masks":
+            from cnntopo.store import layer_key
+
+            with np.load(args.masks) as saved, np.load(args.receptive_fields) as fields:
+                index, mask = saved["image_index"][: args.count], saved["masks"][: args.count]
+                figure_masks(train.images[index], mask, fields[layer_key(args.layer)],
+                             str(fields["names"][args.layer]), args.count, args.out)
+        else:
+            figure_noise_examples(train.images[: args.count], train.mean, train.std, args.sigmas, args.noise_seed,
+                                  args.out)
+
+
+if __name__ == "__main__":
+    main()

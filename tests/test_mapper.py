@@ -1,0 +1,129 @@
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cnntopo.foreground import foreground_masks, grabcut_mask, position_weights, receptive_fields
+from cnntopo.mapper import cover_intervals, knee_eps, l2_lens, mapper_graph
+from cnntopo.mapper_activations import SAMPLING_MODES, mapper_layers, select_points
+from cnntopo.models import LayerInfo, build_model
+from cnntopo.purity import class_purity, node_purity, point_purity, purity_summary
+
+
+@pytest.mark.parametrize("n, p", [(1, 0.0), (4, 0.3), (40, 0.3), (10, 0.25), (7, 0.6)])
+def test_cover_tiles_the_range_with_the_stated_overlap(n, p):
+    intervals = cover_intervals(n, p, low=-2.0, high=3.0)
+    assert intervals[0, 0] == -2.0 and intervals[-1, 1] == 3.0
+    lengths = intervals[:, 1] - intervals[:, 0]
+    assert np.allclose(lengths, lengths[0])
+    if n > 1:
+        shared = intervals[:-1, 1] - intervals[1:, 0]
+        assert np.allclose(shared / lengths[0], p)
+    grid = np.linspace(-2, 3, 1001)
+    assert all(((grid >= a) & (grid <= b)).any() for a, b in intervals)
+    assert all(any(a <= x <= b for a, b in intervals) for x in grid)
+
+
+def test_two_nested_circles_give_two_independent_cycles():
+    rng = np.random.default_rng(0)
+    angle = np.r_[rng.uniform(0, 2 * np.pi, 600), rng.uniform(0, 2 * np.pi, 1200)]
+    radius = np.r_[np.ones(600), 2 * np.ones(1200)]
+    # Centred away from the origin, so the l2-norm lens acts like a height function on each circle.
+    cloud = np.c_[3 + radius * np.cos(angle), radius * np.sin(angle)] + 0.01 * rng.standard_normal((1800, 2))
+    graph = mapper_graph(cloud, n_intervals=10, overlap=0.3, eps=0.2)
+    g = nx.Graph(graph.edges)
+    g.add_nodes_from(range(len(graph.nodes)))
+    assert nx.number_connected_components(g) == 2 and len(nx.cycle_basis(g)) == 2
+    assert graph.params["eps"] == 0.2 and graph.params["eps_from"] == "given"
+
+
+def test_lens_and_eps_heuristics():
+    assert l2_lens(np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])).tolist() == [1.0, 0.2, 0.0]
+    assert l2_lens(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]
+    curve = np.r_[np.linspace(0.1, 0.2, 90), np.linspace(1.0, 5.0, 10)]
+    eps, how = knee_eps(curve)
+    assert how == "knee" and 0.1 <= eps <= 1.0
+    assert knee_eps(np.full(10, 0.5)) == (0.5, "median")
+
+
+def test_purity_on_a_hand_built_graph():
+    labels = np.array([0, 0, 1, 1, 2, 0])
+    nodes = [np.array([0, 1]), np.array([1, 2, 3]), np.array([3, 4])]  # point 5 is in no node
+    alpha = node_purity(nodes, labels)
+    assert alpha.tolist() == [1.0, 0.5, 0.5]
+    beta = point_purity(nodes, alpha, 6)
+    assert beta.tolist() == [1.0, 0.75, 0.5, 0.5, 0.5, 0.0]
+    assert class_purity(beta, labels) == {0: pytest.approx((1 + 0.75 + 0) / 3), 1: 0.5, 2: 0.5}
+    summary = purity_summary(nodes, labels)
+    assert summary["points_in_nodes"] == pytest.approx(5 / 6) and summary["mean_node_purity"] == pytest.approx(2 / 3)
+
+
+def test_purity_counts_several_points_per_image():
+    # Two points of the same image (same label) in different nodes count separately.
+    labels = np.array([3, 3, 1])
+    nodes = [np.array([0, 2]), np.array([1])]
+    assert class_purity(point_purity(nodes, node_purity(nodes, labels), 3), labels) == {1: 0.5, 3: 0.75}
+
+
+def test_grabcut_finds_a_known_foreground():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 60, (32, 32, 3)).astype(np.uint8)
+    truth = np.zeros((32, 32), bool)
+    truth[9:23, 8:25] = True
+    image[truth] = rng.integers(170, 256, (truth.sum(), 3))
+    mask = grabcut_mask(image)
+    iou = (mask & truth).sum() / (mask | truth).sum()
+    print(f"grabCut IoU on the synthetic image: {iou:.3f}")
+    assert iou > 0.9
+    faithful = foreground_masks(image[None], (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), faithful=True)[0]
+    assert faithful.shape == (32, 32) and not np.array_equal(faithful, mask)  # the quirk changes the result
+    otsu = foreground_masks(image[None], (0, 0, 0), (1, 1, 1), method="otsu")[0]
+    assert (otsu & truth).sum() / (otsu | truth).sum() > 0.95
+
+
+def test_impulse_receptive_fields_match_the_analytic_ones():
+    stack = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
+                          nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    layers = [LayerInfo(0, "0", 4, 12, 12), LayerInfo(1, "3", 4, 12, 12), LayerInfo(2, "4", 4, 6, 6)]
+    fields = receptive_fields(stack, layers, 12)
+    # Analytic receptive fields: 3, 5, then 5 + 2 * 1 = 7 (the stride-2 conv sees 3 positions of stride 1).
+    for layer, side, size in ((0, 12, 3), (1, 12, 5), (2, 6, 7)):
+        centre = (side // 2) * side + side // 2
+        support = fields[layer][centre].reshape(12, 12) > 0
+        rows, cols = np.nonzero(support)
+        assert rows.max() - rows.min() + 1 == size and cols.max() - cols.min() + 1 == size
+        assert support.sum() == size * size
+    mask = np.zeros((1, 12, 12), bool)
+    mask[0, :6] = True  # top half is foreground
+    weights = position_weights(fields[0], mask)[0].reshape(12, 12)
+    assert weights[1, 5] > 0 and weights[10, 5] == 0
+
+
+def test_mapper_layers_are_the_16_block_batchnorms():
+    layers = mapper_layers(build_model("resnet18_conv_shortcut", 4, 10), 16)
+    assert len(layers) == 16 and layers[0].name == "layer1.0.bn1" and layers[15].name == "layer4.1.bn2"
+    assert [l.index for l in layers] == list(range(16))
+
+
+@pytest.mark.parametrize("mode", SAMPLING_MODES)
+def test_every_sampling_mode_is_deterministic_under_a_seed(mode):
+    weights = np.random.default_rng(0).random((20, 16))
+    weights[:, :3] = 1.0  # ties, broken at random but reproducibly
+    a = select_points(mode, 20, 16, seed=1, layer=2, weights=weights, full_cap=100)
+    b = select_points(mode, 20, 16, seed=1, layer=2, weights=weights, full_cap=100)
+    c = select_points(mode, 20, 16, seed=2, layer=2, weights=weights, full_cap=100)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    image, position = a
+    assert np.all(np.diff(image) >= 0) and position.max() < 16
+    expected = {"random": 20, "full": 100, "foreground1": 20, "foreground5": 100, "background1": 20, "background5": 100}
+    assert len(image) == expected[mode]
+    if mode in ("foreground1", "background1"):
+        assert np.all(np.isin(position, [0, 1, 2]))  # the top weight is one of the tied positions
+    if mode in ("foreground5", "background5"):
+        assert all(set(position[image == i]) >= {0, 1, 2} for i in range(20))  # all tied tops kept
+    else:  # another seed draws other positions (or, for the top-1 modes, breaks the ties otherwise)
+        assert not np.array_equal(position, c[1])
+    if mode == "full":
+        pairs = set(zip(image.tolist(), position.tolist()))
+        assert len(pairs) == 100  # without replacement

@@ -1,0 +1,267 @@
+rule foreground_masks:
+    """Foreground masks of the training images of the mapper branch (grabCut, or Otsu for small grey images)."""
+    input:
+        data=dataset_input,
+    output:
+        "results/mapper/masks.npz",
+    log:
+        "results/logs/foreground_masks.log",
+    params:
+        data=data_json,
+        n_images="" if MAPPER["n_images"] is None else f"--n-images {MAPPER['n_images']}",
+        seed=MAPPER["subset_seed"],
+        method=MAPPER["foreground"]["method"],
+        faithful="--faithful" if MAPPER["foreground"]["faithful"] else "",
+        iterations=MAPPER["foreground"]["iterations"],
+    resources:
+        mem_mb=per_attempt(lambda w: estimate.train_mem_mb(config["data"], 1, 1, True)),
+        runtime=per_attempt(lambda w: 10 + estimate.split_sizes(config["data"])[0] // 20_000),
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.foreground masks --data {params.data:q} {params.n_images} --subset-seed {params.seed}"
+        " --method {params.method} {params.faithful} --iterations {params.iterations} --out {output} > {log} 2>&1"
+
+
+rule receptive_fields:
+    """Impulse receptive fields of the 16 mapper layers (weights set constant, BN removed): once per architecture."""
+    output:
+        "results/mapper/receptive_fields.npz",
+    log:
+        "results/logs/receptive_fields.log",
+    params:
+        arch=MAPPER["model"]["arch"],
+        width=MAPPER["model"]["width"],
+        size=estimate.image_side(config["data"]),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.foreground receptive-fields --arch {params.arch} --width {params.width}"
+        " --image-size {params.size} --out {output} > {log} 2>&1"
+
+
+rule mapper_activations:
+    """Points of the 16 mapper layers under sampling {wildcards.variant} (noise sigma in its name, if any)."""
+    input:
+        weights=MAPPER_WEIGHTS,
+        masks="results/mapper/masks.npz",
+        fields="results/mapper/receptive_fields.npz",
+        data=dataset_input,
+    output:
+        directory("results/activations/mapper/{variant}.zarr"),
+    log:
+        "results/logs/mapper_activations/{variant}.log",
+    benchmark:
+        "results/benchmarks/mapper_activations/{variant}.tsv"
+    params:
+        data=data_json,
+        mode=lambda w: variant_mode(w.variant),
+        sigma=lambda w: variant_sigma(w.variant),
+        noise_seed=MAPPER["noise"]["seed"],
+        sampling_seed=MAPPER["sampling_seed"],
+        full_cap=MAPPER["full_cap"],
+        extract_batch=MAPPER["extract_batch"],
+        device=config["device"],
+    threads: 1
+    resources:
+        mem_mb=per_attempt(
+            lambda w: estimate.mapper_activations_mem_mb(
+                config["data"], MAPPER["model"]["width"], MAPPER["extract_batch"], MAPPER["full_cap"]
+            )
+        ),
+        runtime=per_attempt(
+            lambda w: estimate.extract_runtime_min(
+                config["data"], MAPPER["model"]["width"], estimate.split_sizes(config["data"])[0], 1, USE_GPU
+            )
+        ),
+        gpu=int(USE_GPU),
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_activations --weights {input.weights} --data {params.data:q} --masks {input.masks}"
+        " --receptive-fields {input.fields} --mode {params.mode} --sigma {params.sigma} --noise-seed {params.noise_seed}"
+        " --sampling-seed {params.sampling_seed} --full-cap {params.full_cap} --extract-batch {params.extract_batch}"
+        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+
+
+rule mapper_graph:
+    """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: JSON (with purity) and an HTML page."""
+    input:
+        "results/activations/mapper/{variant}.zarr",
+    output:
+        json="results/mapper/graphs/{variant}/layer{layer}.json",
+        html=report(
+            "results/mapper/graphs/{variant}/layer{layer}.html",
+            caption="../report/mapper_graph.rst",
+            category="Mapper graphs (interactive)",
+            subcategory="{variant}",
+        ),
+    log:
+        "results/logs/mapper_graph/{variant}/layer{layer}.log",
+    params:
+        intervals=MAPPER["graph"]["intervals"],
+        overlap=lambda w: MAPPER["graph"]["noise_overlap" if "_sigma" in w.variant else "overlap"],
+        min_samples=MAPPER["graph"]["min_samples"],
+        eps="" if MAPPER["graph"]["eps"] is None else f"--eps {MAPPER['graph']['eps']}",
+    threads: 1
+    resources:
+        mem_mb=per_attempt(lambda w: estimate.mapper_graph_mem_mb(MAPPER["full_cap"], 8 * MAPPER["model"]["width"])),
+        runtime=per_attempt(lambda w: estimate.mapper_graph_runtime_min(MAPPER["full_cap"], 8 * MAPPER["model"]["width"])),
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper --store {input} --layer {wildcards.layer} --intervals {params.intervals}"
+        " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps}"
+        " --json {output.json} --html {output.html} > {log} 2>&1"
+
+
+rule figure_mapper_grid:
+    """Figures 8 (random, full) and 9 (foreground, background): mapper graphs across layers."""
+    input:
+        lambda w: [graph_file(v, l) for v in FIGURE_ROWS[w.figure] for l in MAPPER["layers"]],
+    output:
+        figure=report(
+            "results/figures/mapper/{figure}.png", caption="../report/mapper_grid.rst", category="Mapper figures"
+        ),
+        pdf="results/figures/mapper/{figure}.pdf",
+        table="results/figures/mapper/{figure}.csv",
+    wildcard_constraints:
+        figure="figure8|figure9",
+    log:
+        "results/logs/figure_mapper_grid/{figure}.log",
+    params:
+        rows=lambda w: " ".join(FIGURE_ROWS[w.figure]),
+        columns=" ".join(f"layer_{l}" for l in MAPPER["layers"]),
+        title=lambda w: {
+            "figure8": "Figure 8: mapper graphs of random (one position per image) and full activations",
+            "figure9": "Figure 9: mapper graphs of the foreground and background activations with the largest weights",
+        }[w.figure],
+    localrule: True
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        " --title {params.title:q} --out {output.figure} --table {output.table} > {log} 2>&1"
+
+
+rule figure_noise_graphs:
+    """Figure 11: mapper graphs of the last layer as the input noise grows, for each noise sampling mode."""
+    input:
+        [
+            graph_file(v, MAPPER["noise"]["layer"])
+            for m in MAPPER["noise"]["sampling"]
+            for v in [m, *[f"{m}_sigma{s}" for s in MAPPER["noise"]["sigmas"]]]
+        ],
+    output:
+        figure=report(
+            "results/figures/mapper/figure11_noise.png", caption="../report/mapper_noise.rst", category="Mapper figures"
+        ),
+        pdf="results/figures/mapper/figure11_noise.pdf",
+        table="results/figures/mapper/figure11_noise.csv",
+    log:
+        "results/logs/figure_noise_graphs.log",
+    params:
+        rows=" ".join(MAPPER["noise"]["sampling"]),
+        columns=" ".join(["sigma_0", *[f"sigma_{s}" for s in MAPPER["noise"]["sigmas"]]]),
+    localrule: True
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        " --title 'Figure 11: mapper graphs of the last layer under Gaussian input noise'"
+        " --out {output.figure} --table {output.table} > {log} 2>&1"
+
+
+rule figure_purity:
+    """Figure 12: class-wise purity of one class and mean node-wise purity across layers, per sampling mode."""
+    input:
+        [graph_file(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]],
+    output:
+        figure=report(
+            "results/figures/mapper/figure12_purity.png", caption="../report/mapper_purity.rst", category="Mapper figures"
+        ),
+        pdf="results/figures/mapper/figure12_purity.pdf",
+        table=report(
+            "results/figures/mapper/figure12_purity.csv",
+            caption="../report/mapper_purity_table.rst",
+            category="Mapper figures",
+        ),
+    log:
+        "results/logs/figure_purity.log",
+    params:
+        class_index=MAPPER["purity_class"],
+    localrule: True
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_figures purity --graphs {input} --class-index {params.class_index}"
+        " --out {output.figure} --table {output.table} > {log} 2>&1"
+
+
+rule figure_foreground:
+    """Figure 4: images, their foreground masks, and the foreground weight of each position of one layer."""
+    input:
+        masks="results/mapper/masks.npz",
+        fields="results/mapper/receptive_fields.npz",
+        data=dataset_input,
+    output:
+        figure=report(
+            "results/figures/mapper/figure4_foreground.png",
+            caption="../report/mapper_foreground.rst",
+            category="Mapper figures",
+        ),
+        pdf="results/figures/mapper/figure4_foreground.pdf",
+    log:
+        "results/logs/figure_foreground.log",
+    params:
+        data=data_json,
+        layer=MAPPER["layers"][0],
+    localrule: True
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_figures masks --data {params.data:q} --masks {input.masks}"
+        " --receptive-fields {input.fields} --layer {params.layer} --out {output.figure} > {log} 2>&1"
+
+
+rule figure_noise_examples:
+    """Figure 10: example images with Gaussian noise of each sigma."""
+    input:
+        data=dataset_input,
+    output:
+        figure=report(
+            "results/figures/mapper/figure10_noise_examples.png",
+            caption="../report/mapper_noise_examples.rst",
+            category="Mapper figures",
+        ),
+        pdf="results/figures/mapper/figure10_noise_examples.pdf",
+    log:
+        "results/logs/figure_noise_examples.log",
+    params:
+        data=data_json,
+        sigmas=" ".join(map(str, MAPPER["noise"]["sigmas"])),
+        seed=MAPPER["noise"]["seed"],
+    localrule: True
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENVIRONMENT
+    shell:
+        "python -m cnntopo.mapper_figures noise --data {params.data:q} --sigmas {params.sigmas}"
+        " --noise-seed {params.seed} --out {output.figure} > {log} 2>&1"
