@@ -1,7 +1,6 @@
 import networkx as nx
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from cnntopo.foreground import foreground_masks, grabcut_mask, position_weights, receptive_fields

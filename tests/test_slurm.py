@@ -3,13 +3,13 @@
 The tiny config runs once through `--profile profiles/slurm` (every non-local job by sbatch) and
 once locally; the scheduler's records must show the jobs, and the results must be equal. To stay
 within a few minutes (each sbatch job starts its own Snakemake, and the executor's status polls
-back off by 10 s), the config is config/test.yaml with two metrics and one batch: 14 cluster jobs.
+back off by 10 s), the config is config/test.yaml's PH branch with two metrics and one batch:
+14 cluster jobs.
 """
 
 from __future__ import annotations
 
 import csv
-import subprocess
 import time
 
 import numpy as np
@@ -40,6 +40,7 @@ def cluster():
 
 def _config(tmp_path):
     config = yaml.safe_load((REPO / "config/test.yaml").read_text())
+    config["branches"] = ["ph"]
     config["ph"]["metrics"] = ["sw", "cka"]
     config["ph"]["activations"]["batches"] = 1
     path = tmp_path / "slurm-test.yaml"

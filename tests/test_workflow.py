@@ -100,6 +100,7 @@ def test_the_mapper_branch_end_to_end(finished_run):
             assert 0 <= graph["purity"]["mean_point_purity"] <= 1
             page = (results / f"mapper/graphs/{variant}/layer{layer:02d}.html").read_text()
             assert "<svg" in page and "<script src" not in page  # self-contained, works offline
+            assert (results / f"mapper/graphs/{variant}/layer{layer:02d}.png").stat().st_size > 10_000
     assert json.loads((results / "mapper/graphs/full_sigma0.5/layer15.json").read_text())["params"]["overlap"] == 0.25  # noise_overlap
     from cnntopo.store import open_store
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
 from cnntopo.models import LayerInfo, layers_in_forward_order
-from cnntopo.provenance import resolve_device
+from cnntopo.provenance import add_device_options, device_from_options
 from cnntopo.sampling import top_l2_sample
 from cnntopo.store import StoreWriter, layer_key
 from cnntopo.train import load_model
@@ -98,12 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--extract-batch", type=int, default=256, help="images per forward pass (bounds memory)")
     parser.add_argument("--config-digest", default="", help="digest of the settings, stored in the attributes")
     parser.add_argument("--out", type=Path, required=True, help="output: Zarr store directory")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1)
+    add_device_options(parser)
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = device_from_options(args)
     test_set = load_dataset(json.loads(args.data), train=False)
     try:
         image_index = choose_image_batches(len(test_set), args.n_images, args.batches, args.data_seed)

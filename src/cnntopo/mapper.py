@@ -198,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: knee of 1-NN distances)")
     parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters and purity (.json)")
     parser.add_argument("--html", type=Path, required=True, help="output: interactive page (.html)")
+    parser.add_argument("--figure", type=Path, required=True, help="output: static figure (.png; a .pdf beside it)")
     args = parser.parse_args(argv)
     store = open_store(args.store)
     key = layer_key(args.layer)
@@ -213,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     title = f"Mapper graph: layer {args.layer} ({result['params']['layer_name']}), {store.attrs['sampling']} sampling" \
             + (f", noise sigma {store.attrs['sigma']}" if store.attrs["sigma"] else "")
     args.html.write_text(graph_html(result, title))
+    from cnntopo.mapper_figures import figure_single_graph
+
+    figure_single_graph(result, title, args.figure)
     print(f"{title}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, eps {graph.params['eps']:.4g} "
           f"({graph.params['eps_from']}), mean node purity {purity['mean_node_purity']:.3f}")
 

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
 from cnntopo.foreground import position_weights
 from cnntopo.models import LayerInfo, layers_in_forward_order
-from cnntopo.provenance import resolve_device
+from cnntopo.provenance import add_device_options, device_from_options
 from cnntopo.store import StoreWriter, layer_key
 from cnntopo.train import load_model
 
@@ -161,12 +161,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--full-cap", type=int, default=None, help="full mode: most points per layer")
     parser.add_argument("--extract-batch", type=int, default=256)
     parser.add_argument("--out", type=Path, required=True, help="output: Zarr store")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1)
+    add_device_options(parser)
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = device_from_options(args)
     with np.load(args.masks) as saved:
         index, masks = saved["image_index"], saved["masks"]
     train = load_dataset(json.loads(args.data), train=True)

@@ -69,6 +69,22 @@ def draw_mapper_graph(ax, graph: dict) -> None:
     ax.set_ylim(min(ys) - 0.1, max(ys) + 0.1)
 
 
+def _class_legend(fig, names: Sequence[str]) -> None:
+    fig.legend(handles=[Patch(color=COLOURS[i % 10], label=n) for i, n in enumerate(names)],
+               loc="lower center", ncol=min(len(names), 10), fontsize=8, title="class (pie slices)")
+
+
+def figure_single_graph(graph: dict, title: str, out: Path) -> None:
+    """One mapper graph as a static figure: pie-chart nodes and a legend of class names."""
+    fig, ax = plt.subplots(figsize=(6.5, 7))
+    draw_mapper_graph(ax, graph)
+    ax.set_title(f"{title}\n{len(graph['nodes'])} nodes, {len(graph['edges'])} edges, eps {graph['params']['eps']:.3g}, "
+                 f"mean node purity {graph['purity']['mean_node_purity']:.2f}", fontsize=9)
+    _class_legend(fig, graph.get("class_names") or [str(i) for i in range(10)])
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    _save(fig, out)
+
+
 def figure_graph_grid(
     graphs: Sequence[Path], rows: Sequence[str], columns: Sequence[str], title: str, out: Path, table: Path
 ) -> None:
@@ -88,9 +104,7 @@ def figure_graph_grid(
                         "nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "eps": graph["params"]["eps"],
                         "points_in_nodes": purity["points_in_nodes"], "mean_node_purity": purity["mean_node_purity"],
                         "mean_point_purity": purity["mean_point_purity"]})
-    names = loaded[0].get("class_names") or [str(i) for i in range(10)]
-    fig.legend(handles=[Patch(color=COLOURS[i % 10], label=n) for i, n in enumerate(names)],
-               loc="lower center", ncol=min(len(names), 10), fontsize=8, title="class (pie slices)")
+    _class_legend(fig, loaded[0].get("class_names") or [str(i) for i in range(10)])
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     _save(fig, out)
@@ -117,7 +131,7 @@ def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Pa
         top.plot(layers, [r["class_purity"] for r in mine], "o-", label=mode)
         bottom.plot(layers, [r["mean_node_purity"] for r in mine], "o-", label=mode)
     top.set(ylabel=f"class-wise purity of '{name}'", ylim=(0, 1.05),
-            title=f"Figure 12: purity of the mapper graphs across layers")
+            title="Figure 12: purity of the mapper graphs across layers")
     bottom.set(xlabel="layer (block BatchNorm output, 0..15)", ylabel="mean node-wise purity", ylim=(0, 1.05))
     top.legend(fontsize=8, title="sampling")
     _save(fig, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -48,3 +49,15 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} was asked for but this torch build sees no CUDA device")
     return device
+
+
+def add_device_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads``, shared by the commands that run the network."""
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:k]")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the same count gives the same bits)")
+
+
+def device_from_options(args: argparse.Namespace) -> torch.device:
+    """Apply ``--threads`` and resolve ``--device``."""
+    torch.set_num_threads(args.threads)
+    return resolve_device(args.device)

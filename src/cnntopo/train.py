@@ -33,7 +33,9 @@ from tqdm import tqdm
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
 from cnntopo.models import build_model
-from cnntopo.provenance import atomic_write_json, library_versions, resolve_device, stable_digest
+from cnntopo.provenance import (
+    add_device_options, atomic_write_json, device_from_options, library_versions, stable_digest,
+)
 
 
 @dataclass(frozen=True)
@@ -315,14 +317,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights", type=Path, required=True, help="output: weights file (.pt)")
     parser.add_argument("--metrics", type=Path, required=True, help="output: metrics (.json)")
     parser.add_argument("--checkpoint", type=Path, required=True, help="per-epoch checkpoint, deleted when done")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:k]")
-    parser.add_argument("--threads", type=int, default=1)
+    add_device_options(parser)
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
+    device = device_from_options(args)
     data = json.loads(args.data)
     recipe = Recipe.from_config(json.loads(args.recipe))
-    device = resolve_device(args.device)
     train_set, test_set = load_dataset(data, train=True), load_dataset(data, train=False)
     print(f"seed {args.seed}: {len(train_set)} training / {len(test_set)} test images on {device}", file=sys.stderr)
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)

@@ -99,6 +99,8 @@ rule mapper_graph:
             category="Mapper graphs (interactive)",
             subcategory="{variant}",
         ),
+        figure="results/mapper/graphs/{variant}/layer{layer}.png",
+        pdf="results/mapper/graphs/{variant}/layer{layer}.pdf",
     log:
         "results/logs/mapper_graph/{variant}/layer{layer}.log",
     params:
@@ -115,7 +117,7 @@ rule mapper_graph:
     shell:
         "python -m cnntopo.mapper --store {input} --layer {wildcards.layer} --intervals {params.intervals}"
         " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps}"
-        " --json {output.json} --html {output.html} > {log} 2>&1"
+        " --json {output.json} --html {output.html} --figure {output.figure} > {log} 2>&1"
 
 
 rule figure_mapper_grid:
