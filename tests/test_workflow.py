@@ -73,7 +73,7 @@ def test_distances_specificity_sensitivity_and_figures_of_every_metric(finished_
     for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
         assert (results / f"figures/ph/{metric}/{name}.png").stat().st_size > 20_000
         assert (results / f"figures/ph/{metric}/{name}.pdf").exists()
-    for name in ("figure5_within", "figure6_specificity"):
+    for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
         assert (results / f"figures/ph/{metric}/{name}.csv").exists()
     assert f"Specificity of {metric} (2 model pairs): rho at layer 9 =" in (finished_run / "run.log").read_text()
 
@@ -114,6 +114,7 @@ def test_the_mapper_branch_end_to_end(finished_run):
     for name in ("figure4_foreground", "figure8", "figure9", "figure10_noise_examples", "figure11_noise",
                  "figure12_purity"):
         assert (results / f"figures/mapper/{name}.png").stat().st_size > 10_000, name
+        assert (results / f"figures/mapper/{name}.csv").stat().st_size > 20, name  # its numbers beside it
 
 
 def test_the_paper_mapper_config_plans_the_cifar10_mapper_study(tmp_path):

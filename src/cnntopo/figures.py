@@ -103,9 +103,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def figure_sensitivity(curves: Path, metric_label: str, out: Path) -> None:
-    """Figure 7 from a sensitivity curves CSV (its numbers are that CSV)."""
+def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) -> None:
+    """Figure 7 from a sensitivity curves CSV, copied beside the figure as its table."""
     rows = _read_csv(curves)
+    _write_csv(table, list(rows[0]), [list(r.values()) for r in rows])
     layers = sorted({int(r["layer"]) for r in rows})
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, constrained_layout=True)
     for ax, layer in zip(axes[0], layers):
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries, same order")
     for command in (fig5, fig6, fig7, compare):
         command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
-    for command in (fig5, fig6, compare):
+    for command in (fig5, fig6, fig7, compare):
         command.add_argument("--table", type=Path, required=True, help="output: the numbers plotted (.csv)")
     args = parser.parse_args(argv)
     if args.command == "within-heatmap":
@@ -197,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "specificity-heatmaps":
         figure_specificity_heatmaps(args.within, args.cross, args.other, args.layer, args.out, args.table)
     elif args.command == "sensitivity":
-        figure_sensitivity(args.curves, args.label, args.out)
+        figure_sensitivity(args.curves, args.label, args.out, args.table)
     else:
         comparison(args.specificity, args.sensitivity, args.out, args.table)
 

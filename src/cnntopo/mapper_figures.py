@@ -139,13 +139,18 @@ def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Pa
 
 
 def figure_masks(
-    images: np.ndarray, masks: np.ndarray, field: np.ndarray, layer: str, count: int, out: Path
+    images: np.ndarray, index: np.ndarray, masks: np.ndarray, field: np.ndarray, layer: str, out: Path, table: Path
 ) -> None:
-    """Figure 4: images, their foreground masks, and the foreground weight of each position of a layer."""
+    """Figure 4: images, their foreground masks, and the foreground weight of each position of a layer;
+    the table holds every plotted weight and each image's foreground fraction."""
     from cnntopo.foreground import position_weights
 
-    weights = position_weights(field, masks[:count])
+    count = len(images)
+    weights = position_weights(field, masks)
     side = int(np.sqrt(field.shape[0]))
+    _write_csv(table, [{"image_index": int(index[i]), "foreground_fraction": float(masks[i].mean()), "row": q // side,
+                        "column": q % side, "foreground_weight": float(weights[i, q])}
+                       for i in range(count) for q in range(weights.shape[1])])
     fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.6), squeeze=False, constrained_layout=True)
     for i in range(count):
         axes[0][i].imshow(images[i])
@@ -162,24 +167,32 @@ def figure_masks(
     _save(fig, out)
 
 
-def figure_noise_examples(images: np.ndarray, mean, std, sigmas: Sequence[float], seed: int, out: Path) -> None:
-    """Figure 10: example images with Gaussian noise of each sigma (added after normalisation)."""
+def figure_noise_examples(
+    images: np.ndarray, mean, std, sigmas: Sequence[float], seed: int, out: Path, table: Path
+) -> None:
+    """Figure 10: example images with Gaussian noise of each sigma (added after normalisation); the table
+    gives, per image and sigma, the noise's measured std and the mean absolute change in pixel units (0-255)."""
     from cnntopo.mapper_activations import image_noise
 
+    numbers = []
     fig, axes = plt.subplots(len(images), len(sigmas) + 1, figsize=(1.8 * (len(sigmas) + 1), 1.8 * len(images)),
                              squeeze=False, constrained_layout=True)
     m, s = np.asarray(mean), np.asarray(std)
     for r, image in enumerate(images):
         normalised = (image / 255.0 - m) / s
         for c, sigma in enumerate([0.0, *sigmas]):
-            noisy = normalised + image_noise(r, normalised.transpose(2, 0, 1).shape, sigma, seed).transpose(1, 2, 0)
-            axes[r][c].imshow(np.clip(noisy * s + m, 0, 1))
+            noise = image_noise(r, normalised.transpose(2, 0, 1).shape, sigma, seed).transpose(1, 2, 0)
+            shown = np.clip((normalised + noise) * s + m, 0, 1)
+            numbers.append({"image": r, "sigma": sigma, "noise_std": float(noise.std()),
+                            "mean_abs_pixel_change": float(np.abs(shown * 255 - image).mean())})
+            axes[r][c].imshow(shown)
             axes[r][c].set_xticks([])
             axes[r][c].set_yticks([])
             if r == 0:
                 axes[r][c].set_title("original" if sigma == 0 else f"sigma = {sigma}", fontsize=9)
     fig.suptitle("Figure 10: Gaussian noise per pixel (std in normalised units)", fontsize=9)
     _save(fig, out)
+    _write_csv(table, numbers)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -206,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     noise.add_argument("--count", type=int, default=3)
     for command in (grid, purity, masks, noise):
         command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
-    for command in (grid, purity):
+    for command in (grid, purity, masks, noise):
         command.add_argument("--table", type=Path, required=True, help="output: the numbers (.csv)")
     args = parser.parse_args(argv)
     if args.command == "grid":
@@ -222,11 +235,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             with np.load(args.masks) as saved, np.load(args.receptive_fields) as fields:
                 index, mask = saved["image_index"][: args.count], saved["masks"][: args.count]
-                figure_masks(train.images[index], mask, fields[layer_key(args.layer)],
-                             str(fields["names"][args.layer]), args.count, args.out)
+                figure_masks(train.images[index], index, mask, fields[layer_key(args.layer)],
+                             str(fields["names"][args.layer]), args.out, args.table)
         else:
             figure_noise_examples(train.images[: args.count], train.mean, train.std, args.sigmas, args.noise_seed,
-                                  args.out)
+                                  args.out, args.table)
 
 
 if __name__ == "__main__":

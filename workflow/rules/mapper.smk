@@ -225,6 +225,7 @@ rule figure_foreground:
             category="Mapper figures",
         ),
         pdf="results/figures/mapper/figure4_foreground.pdf",
+        table="results/figures/mapper/figure4_foreground.csv",
     log:
         "results/logs/figure_foreground.log",
     params:
@@ -238,7 +239,8 @@ rule figure_foreground:
         ENVIRONMENT
     shell:
         "python -m cnntopo.mapper_figures masks --data {params.data:q} --masks {input.masks}"
-        " --receptive-fields {input.fields} --layer {params.layer} --out {output.figure} > {log} 2>&1"
+        " --receptive-fields {input.fields} --layer {params.layer} --out {output.figure} --table {output.table}"
+        " > {log} 2>&1"
 
 
 rule figure_noise_examples:
@@ -252,6 +254,7 @@ rule figure_noise_examples:
             category="Mapper figures",
         ),
         pdf="results/figures/mapper/figure10_noise_examples.pdf",
+        table="results/figures/mapper/figure10_noise_examples.csv",
     log:
         "results/logs/figure_noise_examples.log",
     params:
@@ -266,4 +269,4 @@ rule figure_noise_examples:
         ENVIRONMENT
     shell:
         "python -m cnntopo.mapper_figures noise --data {params.data:q} --sigmas {params.sigmas}"
-        " --noise-seed {params.seed} --out {output.figure} > {log} 2>&1"
+        " --noise-seed {params.seed} --out {output.figure} --table {output.table} > {log} 2>&1"

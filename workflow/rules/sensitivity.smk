@@ -47,6 +47,7 @@ rule figure_sensitivity:
             subcategory="{metric}",
         ),
         pdf="results/figures/{branch}/{metric}/figure7_sensitivity.pdf",
+        table="results/figures/{branch}/{metric}/figure7_sensitivity.csv",
     log:
         "results/logs/figure_sensitivity/{branch}/{metric}.log",
     params:
@@ -59,7 +60,7 @@ rule figure_sensitivity:
         ENVIRONMENT
     shell:
         "python -m cnntopo.figures sensitivity --curves {input.curves} --label {params.label:q}"
-        " --out {output.figure} > {log} 2>&1"
+        " --out {output.figure} --table {output.table} > {log} 2>&1"
 
 
 rule comparison:
