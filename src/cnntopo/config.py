@@ -54,7 +54,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
     """Return a validated copy of ``config`` with every default filled in; raise :class:`ConfigError`."""
     Draft202012Validator.check_schema(schema)
     filled = copy.deepcopy(dict(config))
-    errors = sorted(_DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: list(e.absolute_path))
+    errors = sorted(_DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = "\n  ".join(_describe(e) for e in errors)
         raise ConfigError(f"invalid configuration:\n  {lines}")

@@ -28,7 +28,7 @@ REFERENCES = SEEDS if _references == "all" else sorted(_references)
 
 
 def cross_partners(seed):
-    """The models the cross_model_sw job of `seed` compares it with. With all pairs, each unordered
+    """The models the cross_model_distances job of `seed` compares it with. With all pairs, each unordered
     pair is computed once (by its smaller seed); the specificity rule uses the transpose for the other."""
     return [s for s in SEEDS if s > seed] if _references == "all" else [s for s in SEEDS if s != seed]
 
