@@ -45,7 +45,7 @@ def _describe(error: ValidationError) -> str:
         unknown = sorted(set(error.instance) - set(allowed))
         prefix = f"{where}." if error.absolute_path else ""
         return f"unknown key {', '.join(prefix + k for k in unknown)}; allowed here: {', '.join(allowed)}"
-    expected = error.schema.get("description")
+    expected = " ".join(error.schema.get("description", "").split())  # folded YAML text, on one line
     hint = f" ({expected})" if expected else ""
     return f"{where}: {error.message}{hint}"
 
