@@ -36,17 +36,26 @@ def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label
     plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
 
 
-def _save(fig, out: Path) -> None:
+def save_figure(fig, out: Path) -> None:
+    """Write ``out`` (PNG) and the same figure as PDF beside it, then close it."""
     fig.savefig(out, dpi=150)
     fig.savefig(out.with_suffix(".pdf"))
     plt.close(fig)
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
+def write_table(path: Path, rows: Sequence[dict]) -> None:
+    """The numbers behind a figure: one CSV row per dict (keys of the first row as the header)."""
     with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
         writer.writerows(rows)
+
+
+def add_figure_outputs(*commands: argparse.ArgumentParser) -> None:
+    """``--out`` (the PNG; a PDF is written beside it) and ``--table`` (its numbers) for figure commands."""
+    for command in commands:
+        command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
+        command.add_argument("--table", type=Path, required=True, help="output: the numbers plotted (.csv)")
 
 
 def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
@@ -62,10 +71,10 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
     fig.suptitle(
         f"Figure 5: distances between the layers of model seed {seed} ({metric_label}). Dark = similar layers; "
         f"the paper finds a grid that follows the residual stages, CV < 0.17", fontsize=10)
-    _save(fig, out)
+    save_figure(fig, out)
     n = len(mean)
-    _write_csv(table, ["layer_i", "layer_j", "mean", "cv"],
-               [[i, j, mean[i, j], cv[i, j]] for i in range(n) for j in range(n)])
+    write_table(table, [{"layer_i": i, "layer_j": j, "mean": mean[i, j], "cv": cv[i, j]}
+                        for i in range(n) for j in range(n)])
 
 
 def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: int, out: Path, table: Path) -> None:
@@ -92,10 +101,10 @@ def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: in
     fig.suptitle(
         f"Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, "
         f"not the initialisation (mean rho over layers {np.nanmean(rho):.3f})", fontsize=10)
-    _save(fig, out)
+    save_figure(fig, out)
     n = len(w)
-    _write_csv(table, ["layer_i", "layer_j", "within_A", "cross_A_B", "rho_row_i"],
-               [[i, j, w[i, j], c[i, j], rho[i]] for i in range(n) for j in range(n)])
+    write_table(table, [{"layer_i": i, "layer_j": j, "within_A": w[i, j], "cross_A_B": c[i, j], "rho_row_i": rho[i]}
+                        for i in range(n) for j in range(n)])
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -106,7 +115,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) -> None:
     """Figure 7 from a sensitivity curves CSV, copied beside the figure as its table."""
     rows = _read_csv(curves)
-    _write_csv(table, list(rows[0]), [list(r.values()) for r in rows])
+    write_table(table, rows)
     layers = sorted({int(r["layer"]) for r in rows})
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, constrained_layout=True)
     for ax, layer in zip(axes[0], layers):
@@ -123,7 +132,7 @@ def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) 
         ax.title.set_fontsize(9)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"Figure 7: sensitivity of {metric_label} to deleting the lowest principal components", fontsize=10)
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def comparison(specificity_summaries: Sequence[Path], sensitivity_summaries: Sequence[Path], out: Path, table: Path) -> None:
@@ -137,10 +146,7 @@ def comparison(specificity_summaries: Sequence[Path], sensitivity_summaries: Seq
         for r in sens:
             row[f"first_detectable_layer_{r['layer']}"] = r["first_detectable_fraction"]
         rows.append(row)
-    with open(table, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_table(table, rows)
 
     metrics = [r["metric"] for r in rows]
     layer_keys = [k for k in rows[0] if k.startswith("first_detectable_layer_")]
@@ -169,7 +175,7 @@ def comparison(specificity_summaries: Sequence[Path], sensitivity_summaries: Seq
     ax_sens.legend(fontsize=8)
     fig.suptitle("Topology (SW) beside CKA and Procrustes on the same point clouds (this project's result)",
                  fontsize=10)
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -188,10 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     compare = sub.add_parser("comparison", help="specificity and sensitivity of every metric")
     compare.add_argument("--specificity", type=Path, nargs="+", required=True, help="specificity summaries (.csv)")
     compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries, same order")
-    for command in (fig5, fig6, fig7, compare):
-        command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
-    for command in (fig5, fig6, fig7, compare):
-        command.add_argument("--table", type=Path, required=True, help="output: the numbers plotted (.csv)")
+    add_figure_outputs(fig5, fig6, fig7, compare)
     args = parser.parse_args(argv)
     if args.command == "within-heatmap":
         figure_within_heatmap(args.within, args.out, args.table)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 from typing import Sequence
@@ -22,20 +21,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch, Wedge  # noqa: E402
 
+from cnntopo.figures import add_figure_outputs, save_figure, write_table  # noqa: E402
+
 COLOURS = plt.get_cmap("tab10").colors
-
-
-def _save(fig, out: Path) -> None:
-    fig.savefig(out, dpi=130)
-    fig.savefig(out.with_suffix(".pdf"))
-    plt.close(fig)
-
-
-def _write_csv(path: Path, rows: Sequence[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def draw_mapper_graph(ax, graph: dict) -> None:
@@ -82,7 +70,7 @@ def figure_single_graph(graph: dict, title: str, out: Path) -> None:
                  f"mean node purity {graph['purity']['mean_node_purity']:.2f}", fontsize=9)
     _class_legend(fig, graph.get("class_names") or [str(i) for i in range(10)])
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def figure_graph_grid(
@@ -107,8 +95,8 @@ def figure_graph_grid(
     _class_legend(fig, loaded[0].get("class_names") or [str(i) for i in range(10)])
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
-    _save(fig, out)
-    _write_csv(table, numbers)
+    save_figure(fig, out)
+    write_table(table, numbers)
 
 
 def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Path) -> None:
@@ -134,8 +122,8 @@ def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Pa
             title="Figure 12: purity of the mapper graphs across layers")
     bottom.set(xlabel="layer (block BatchNorm output, 0..15)", ylabel="mean node-wise purity", ylim=(0, 1.05))
     top.legend(fontsize=8, title="sampling")
-    _save(fig, out)
-    _write_csv(table, rows)
+    save_figure(fig, out)
+    write_table(table, rows)
 
 
 def figure_masks(
@@ -148,7 +136,7 @@ def figure_masks(
     count = len(images)
     weights = position_weights(field, masks)
     side = int(np.sqrt(field.shape[0]))
-    _write_csv(table, [{"image_index": int(index[i]), "foreground_fraction": float(masks[i].mean()), "row": q // side,
+    write_table(table, [{"image_index": int(index[i]), "foreground_fraction": float(masks[i].mean()), "row": q // side,
                         "column": q % side, "foreground_weight": float(weights[i, q])}
                        for i in range(count) for q in range(weights.shape[1])])
     fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.6), squeeze=False, constrained_layout=True)
@@ -164,7 +152,7 @@ def figure_masks(
     axes[2][0].set_ylabel(f"weight per position\n{layer}")
     fig.suptitle("Figure 4: bright positions see mostly foreground and are kept by foreground sampling",
                  fontsize=9)
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def figure_noise_examples(
@@ -191,8 +179,8 @@ def figure_noise_examples(
             if r == 0:
                 axes[r][c].set_title("original" if sigma == 0 else f"sigma = {sigma}", fontsize=9)
     fig.suptitle("Figure 10: Gaussian noise per pixel (std in normalised units)", fontsize=9)
-    _save(fig, out)
-    _write_csv(table, numbers)
+    save_figure(fig, out)
+    write_table(table, numbers)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -217,10 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     noise.add_argument("--sigmas", type=float, nargs="+", required=True)
     noise.add_argument("--noise-seed", type=int, default=0)
     noise.add_argument("--count", type=int, default=3)
-    for command in (grid, purity, masks, noise):
-        command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
-    for command in (grid, purity, masks, noise):
-        command.add_argument("--table", type=Path, required=True, help="output: the numbers (.csv)")
+    add_figure_outputs(grid, purity, masks, noise)
     args = parser.parse_args(argv)
     if args.command == "grid":
         figure_graph_grid(args.graphs, args.rows, args.columns, args.title, args.out, args.table)
