@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from cnntopo.provenance import write_table  # noqa: E402
 from cnntopo.specificity import row_correlations  # noqa: E402
 
 
@@ -41,14 +42,6 @@ def save_figure(fig, out: Path) -> None:
     fig.savefig(out, dpi=150)
     fig.savefig(out.with_suffix(".pdf"))
     plt.close(fig)
-
-
-def write_table(path: Path, rows: Sequence[dict]) -> None:
-    """The numbers behind a figure: one CSV row per dict (keys of the first row as the header)."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def add_figure_outputs(*commands: argparse.ArgumentParser) -> None:

@@ -135,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from cnntopo.data import load_dataset
     from cnntopo.mapper_activations import image_subset, mapper_layers
     from cnntopo.models import build_model
+    from cnntopo.provenance import atomic_savez
     from cnntopo.store import layer_key
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.foreground", description=__doc__)
@@ -158,15 +159,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         index = image_subset(len(train), args.n_images, args.subset_seed)
         result = foreground_masks(train.images[index], train.mean, train.std, args.faithful, args.iterations,
                                   args.method)
-        np.savez_compressed(args.out, image_index=index, masks=result, faithful=np.array(args.faithful),
-                            method=np.array(args.method))
+        atomic_savez(args.out, compressed=True, image_index=index, masks=result, faithful=np.array(args.faithful),
+                     method=np.array(args.method))
         print(f"{len(index)} masks, mean foreground fraction {result.mean():.3f}", file=sys.stderr)
     else:
         model = build_model(args.arch, args.width, 10)
         layers = mapper_layers(model, args.image_size)
         result = receptive_fields(model, layers, args.image_size)
-        np.savez(args.out, **{layer_key(k): v for k, v in result.items()},
-                 names=np.array([l.name for l in layers]), image_size=np.array(args.image_size))
+        atomic_savez(args.out, **{layer_key(k): v for k, v in result.items()},
+                     names=np.array([l.name for l in layers]), image_size=np.array(args.image_size))
         print(f"receptive fields of {len(layers)} layers", file=sys.stderr)
 
 

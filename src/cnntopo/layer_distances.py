@@ -21,14 +21,16 @@ from typing import Any, Sequence
 import numpy as np
 
 from cnntopo.pairwise import pairwise_matrix
-from cnntopo.persistence import load_diagrams
+from cnntopo.persistence import diagram_meta, load_diagrams
+from cnntopo.provenance import atomic_savez
 from cnntopo.similarity import METRIC_NAMES, Metric, make_metric
 from cnntopo.store import open_store
 
 
 def model_seed(metric: Metric, path: Path) -> int:
+    """The seed of the model an input belongs to, read from its metadata only."""
     if metric.prepare_diagram is not None:
-        return int(load_diagrams(path, metric.diagram_dim)[1]["seed"])
+        return int(diagram_meta(path)["seed"])
     return int(open_store(path).attrs["seed"])
 
 
@@ -86,12 +88,6 @@ def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Se
             "per_batch": per_batch, "mean": per_batch.mean(axis=1)}
 
 
-def _save(path: Path, arrays: dict[str, np.ndarray], metric: Metric) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, metric=np.array(metric.name), label=np.array(metric.label), **arrays)
-    tmp.replace(path)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.layer_distances", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         result = cross_model(metric, args.reference, args.others)
         print(f"{metric.name}, seed {int(result['seed'])} against seeds {result['others'].tolist()}")
-    _save(args.out, result, metric)
+    atomic_savez(args.out, metric=np.array(metric.name), label=np.array(metric.label), **result)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch, Wedge  # noqa: E402
 
-from cnntopo.figures import add_figure_outputs, save_figure, write_table  # noqa: E402
+from cnntopo.figures import add_figure_outputs, save_figure  # noqa: E402
+from cnntopo.provenance import write_table  # noqa: E402
 
 COLOURS = plt.get_cmap("tab10").colors
 

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
+from cnntopo.provenance import atomic_savez
 from cnntopo.store import open_store
 
 BACKENDS = ("ripser", "giotto")
@@ -70,15 +71,19 @@ def diagram_key(layer: int, dim: int) -> str:
 def save_diagrams(path: Path, diagrams: dict[int, list[np.ndarray]], meta: dict) -> None:
     """``.npz`` with one array per layer and dimension (``layer09_h1``) and ``meta`` (a JSON string)."""
     arrays = {diagram_key(layer, dim): d for layer, dgms in diagrams.items() for dim, d in enumerate(dgms)}
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-    tmp.replace(path)
+    atomic_savez(path, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+
+
+def diagram_meta(path: str | Path) -> dict:
+    """The metadata of a diagram file (seed, batch, layers, ...), without reading the diagrams."""
+    with np.load(path) as data:
+        return json.loads(str(data["meta"]))
 
 
 def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
     """The ``dim``-dimensional diagrams of every layer (in layer order) and the metadata of one ``.npz``."""
+    meta = diagram_meta(path)
     with np.load(path) as data:
-        meta = json.loads(str(data["meta"]))
         return [data[diagram_key(layer, dim)] for layer in meta["layers"]], meta
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-import torch
+import numpy as np
 
 _LIBRARIES = ("cnntopo", "torch", "torchvision", "numpy", "zarr", "scikit-learn", "ripser", "giotto-ph", "persim")
 
@@ -41,8 +42,26 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def resolve_device(name: str) -> torch.device:
+def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> None:
+    """``np.savez`` to a temporary file beside ``path``, then rename: a reader never sees half an archive."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def write_table(path: str | Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
+    """CSV with one row per dict; the header is ``columns`` (other keys ignored) or the first row's keys."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns or rows[0]), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def resolve_device(name: str) -> "torch.device":
     """``"auto"`` -> the first CUDA device if there is one, else the CPU; otherwise ``torch.device(name)``."""
+    import torch  # here, not at module level: the workflow and the table writers import this module
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -57,7 +76,9 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the same count gives the same bits)")
 
 
-def device_from_options(args: argparse.Namespace) -> torch.device:
+def device_from_options(args: argparse.Namespace) -> "torch.device":
     """Apply ``--threads`` and resolve ``--device``."""
+    import torch
+
     torch.set_num_threads(args.threads)
     return resolve_device(args.device)

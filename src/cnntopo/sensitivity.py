@@ -15,12 +15,12 @@ Two projections:
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from cnntopo.provenance import write_table
 from cnntopo.similarity import METRIC_NAMES, Metric, centred, make_metric
 from cnntopo.specificity import cross_matrices_by_pair
 from cnntopo.store import open_store
@@ -111,12 +111,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "max_distance": float(distances.max()) if len(distances) else float("nan")})
         print(f"{metric.name} layer {layer}: baseline {baseline:.4g}, first detectable deletion {verdict} "
               f"(fraction of {channels} PCs)")
-    for path, rows in ((args.curves, curves), (args.summary, summary)):
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-
+    write_table(args.curves, curves)
+    write_table(args.summary, summary)
 
 if __name__ == "__main__":
     main()

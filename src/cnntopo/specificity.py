@@ -11,11 +11,12 @@ authors' analysis.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from cnntopo.provenance import write_table
 
 PAPER_LAYER_OF_INTEREST = 9
 PAPER_RHO_LAYER_9 = 0.907
@@ -79,13 +80,6 @@ def summary(pairs: Sequence[dict], layer_of_interest: int) -> dict[str, float]:
             "paper_rho_layer_9": PAPER_RHO_LAYER_9, "paper_rho_overall": PAPER_RHO_OVERALL}
 
 
-def _write_csv(path: Path, rows: Sequence[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.specificity", description=__doc__)
     parser.add_argument("--within", type=Path, nargs="+", required=True, help="within-model matrices (.npz)")
@@ -107,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             cross[int(data["seed"])] = (data["others"], data["mean"])
     pairs = pair_correlations(within, cross_matrices_by_pair(cross), args.references)
     result = {"metric": metric, **summary(pairs, args.layer)}
-    _write_csv(args.pairs, pairs)
-    _write_csv(args.table, layer_table(pairs))
-    _write_csv(args.summary, [result])
+    write_table(args.pairs, pairs)
+    write_table(args.table, layer_table(pairs))
+    write_table(args.summary, [result])
     print(f"{metric} specificity over {result['pairs']} model pairs: rho(layer {args.layer}) = {result['rho_layer']:.3f} "
           f"(paper {PAPER_RHO_LAYER_9}), rho(all layers) = {result['rho_overall']:.3f} (paper {PAPER_RHO_OVERALL})")
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 from typing import Any, Sequence
+
+from cnntopo.provenance import write_table
 
 SUMMARY_COLUMNS = (
     "seed", "train_accuracy", "test_accuracy", "test_accuracy_no_flip_average", "epochs", "seconds",
@@ -17,13 +18,6 @@ CURVE_COLUMNS = ("seed", "epoch", "loss", "train_accuracy_augmented", "test_accu
 
 def read_metrics(paths: Sequence[Path]) -> list[dict[str, Any]]:
     return sorted((json.loads(Path(p).read_text()) for p in paths), key=lambda m: m["seed"])
-
-
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def plot_training_curves(metrics: Sequence[dict[str, Any]], figure: Path) -> None:
@@ -59,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--figure", type=Path, required=True, help="output: training curves (.png; a .pdf beside it)")
     args = parser.parse_args(argv)
     metrics = read_metrics(args.metrics)
-    write_csv(args.table, SUMMARY_COLUMNS, metrics)
-    write_csv(args.curves_table, CURVE_COLUMNS, [{"seed": m["seed"], **h} for m in metrics for h in m["history"]])
+    write_table(args.table, metrics, SUMMARY_COLUMNS)
+    write_table(args.curves_table, [{"seed": m["seed"], **h} for m in metrics for h in m["history"]], CURVE_COLUMNS)
     plot_training_curves(metrics, args.figure)
     for m in metrics:
         print(f"seed {m['seed']}: train {m['train_accuracy']:.4f}, test {m['test_accuracy']:.4f}, {m['seconds']:.1f} s")
