@@ -7,13 +7,13 @@ CORES ?= all
 # Rules call `python -m cnntopo.<step>`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint clean-results
+.PHONY: run test test-fast lint clean-results
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and alone, pinned exactly: nothing later may resolve it to the index's CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
 	touch $@
 
 run: $(BIN)/.installed
@@ -24,7 +24,14 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+# The inner loop: everything but the end-to-end Snakemake and SLURM runs (about a minute).
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
 lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
 clean-results:

@@ -3,6 +3,8 @@
 # workflow/schemas/config.schema.yaml before any job runs.
 from snakemake.utils import min_version
 
+from cnntopo.run_summary import run_summary
+
 min_version("9.0")
 
 
@@ -10,6 +12,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/mapper_common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/activations.smk"
@@ -17,6 +20,7 @@ include: "workflow/rules/persistence.smk"
 include: "workflow/rules/distances.smk"
 include: "workflow/rules/specificity.smk"
 include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/comparison.smk"
 include: "workflow/rules/mapper.smk"
 
 
@@ -24,10 +28,10 @@ report: "workflow/report/workflow.rst"
 
 
 onsuccess:
-    print_summary()
+    print(run_summary(Path("results"), PH_METRICS if "ph" in BRANCHES else []))
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

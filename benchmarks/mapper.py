@@ -20,7 +20,7 @@ import kmapper
 import numpy as np
 from sklearn.cluster import DBSCAN
 
-from cnntopo.mapper import cover_intervals, knee_eps, l2_lens, mapper_graph, nearest_neighbour_distances
+from cnntopo.mapper.graph import cover_intervals, knee_eps, l2_lens, mapper_graph, nearest_neighbour_distances
 
 
 class IntervalCover(kmapper.Cover):
@@ -46,7 +46,8 @@ def activation_like_cloud(n: int, dims: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     latent = rng.standard_normal((n, 8))
     return np.maximum(latent @ rng.standard_normal((8, dims)), 0).astype(np.float32) + 0.05 * rng.random(
-        (n, dims), dtype=np.float32)
+        (n, dims), dtype=np.float32
+    )
 
 
 def main() -> None:
@@ -68,32 +69,61 @@ def main() -> None:
 
     started = time.perf_counter()
     mapper = kmapper.KeplerMapper(verbose=0)
-    theirs = mapper.map(l2_lens(cloud)[:, None], cloud, cover=IntervalCover(args.intervals, args.overlap),
-                        clusterer=DBSCAN(eps=eps, min_samples=5, algorithm="brute"))
+    theirs = mapper.map(
+        l2_lens(cloud)[:, None],
+        cloud,
+        cover=IntervalCover(args.intervals, args.overlap),
+        clusterer=DBSCAN(eps=eps, min_samples=5, algorithm="brute"),
+    )
     kmapper_seconds = time.perf_counter() - started
 
     our_nodes = {frozenset(m.tolist()) for m in ours.nodes}
     their_nodes = {frozenset(m) for m in theirs["nodes"].values()}
-    our_edges = {frozenset((frozenset(ours.nodes[a].tolist()), frozenset(ours.nodes[b].tolist()))) for a, b in ours.edges}
-    their_edges = {frozenset((frozenset(theirs["nodes"][a]), frozenset(theirs["nodes"][b])))
-                   for a, targets in theirs["links"].items() for b in targets}
+    our_edges = {
+        frozenset((frozenset(ours.nodes[a].tolist()), frozenset(ours.nodes[b].tolist()))) for a, b in ours.edges
+    }
+    their_edges = {
+        frozenset((frozenset(theirs["nodes"][a]), frozenset(theirs["nodes"][b])))
+        for a, targets in theirs["links"].items()
+        for b in targets
+    }
     same = our_nodes == their_nodes and our_edges == their_edges
-    print(f"{args.points} x {args.dims} points, {args.intervals} intervals at {args.overlap:.0%} overlap, "
-          f"eps {eps:.4g} ({how}, found in {eps_seconds:.1f} s)")
-    print(f"ours: {ours_seconds:.1f} s, kmapper.map: {kmapper_seconds:.1f} s, ratio {kmapper_seconds / ours_seconds:.2f}x; "
-          f"{len(our_nodes)} nodes, {len(our_edges)} edges; identical graphs: {same}")
+    print(
+        f"{args.points} x {args.dims} points, {args.intervals} intervals at {args.overlap:.0%} overlap, "
+        f"eps {eps:.4g} ({how}, found in {eps_seconds:.1f} s)"
+    )
+    print(
+        f"ours: {ours_seconds:.1f} s, kmapper.map: {kmapper_seconds:.1f} s, ratio {kmapper_seconds / ours_seconds:.2f}x; "
+        f"{len(our_nodes)} nodes, {len(our_edges)} edges; identical graphs: {same}"
+    )
     cap = 800_000
     # Brute-force DBSCAN per preimage grows with the square of the points in it.
     projected = ours_seconds * (cap / args.points) ** 2
-    print(f"full mode at the paper's {cap:,}-point cap: ~{projected / 3600:.1f} h on this machine (quadratic "
-          f"projection); memory: the cloud as float32 ({cap * args.dims * 4 / 2**30:.1f} GiB) plus one preimage's "
-          "neighbourhoods at a time")
+    print(
+        f"full mode at the paper's {cap:,}-point cap: ~{projected / 3600:.1f} h on this machine (quadratic "
+        f"projection); memory: the cloud as float32 ({cap * args.dims * 4 / 2**30:.1f} GiB) plus one preimage's "
+        "neighbourhoods at a time"
+    )
     if args.out:
-        args.out.write_text(json.dumps({
-            "points": args.points, "dims": args.dims, "intervals": args.intervals, "overlap": args.overlap, "eps": eps,
-            "eps_seconds": eps_seconds, "ours_seconds": ours_seconds, "kmapper_seconds": kmapper_seconds,
-            "nodes": len(our_nodes), "edges": len(our_edges), "identical": same,
-            "projected_full_mode_hours_at_800k": projected / 3600}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "points": args.points,
+                    "dims": args.dims,
+                    "intervals": args.intervals,
+                    "overlap": args.overlap,
+                    "eps": eps,
+                    "eps_seconds": eps_seconds,
+                    "ours_seconds": ours_seconds,
+                    "kmapper_seconds": kmapper_seconds,
+                    "nodes": len(our_nodes),
+                    "edges": len(our_edges),
+                    "identical": same,
+                    "projected_full_mode_hours_at_800k": projected / 3600,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from persim import sliced_wasserstein as persim_sw
 
-from cnntopo.persistence import load_diagrams, persistence_diagrams
-from cnntopo.sliced_wasserstein import sliced_wasserstein_matrix
+from cnntopo.ph.persistence import load_diagrams, persistence_diagrams
+from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix
 from paper_scale_clouds import paper_scale_clouds
 
 MODELS, LAYERS = 100, 17
@@ -31,7 +31,7 @@ MODELS, LAYERS = 100, 17
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--diagrams", type=Path, help="a diagram file of cnntopo.persistence (17 layers)")
+    parser.add_argument("--diagrams", type=Path, help="a diagram file of cnntopo.ph.persistence (17 layers)")
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -57,24 +57,41 @@ def main() -> None:
     off = ~np.eye(n, dtype=bool)
     rel = float(np.max(np.abs(ours[off] - reference[off]) / np.abs(reference[off])))
     pairs = n * (n - 1) // 2
-    print(f"17 x 17 matrix ({pairs} pairs): persim {persim_seconds:.2f} s, ours {ours_seconds:.3f} s, "
-          f"ratio {persim_seconds / ours_seconds:.0f}x, max relative difference {rel:.1e}")
+    print(
+        f"17 x 17 matrix ({pairs} pairs): persim {persim_seconds:.2f} s, ours {ours_seconds:.3f} s, "
+        f"ratio {persim_seconds / ours_seconds:.0f}x, max relative difference {rel:.1e}"
+    )
 
     per_pair = {"ours": ours_seconds / pairs, "persim": persim_seconds / pairs}
-    workloads = {"paper test: 1 reference x 99 models, 10 batches": (MODELS - 1) * LAYERS**2 * 10,
-                 "all 4,950 model pairs, 1 batch": MODELS * (MODELS - 1) // 2 * LAYERS**2,
-                 "all 4,950 model pairs, 10 batches": MODELS * (MODELS - 1) // 2 * LAYERS**2 * 10}
+    workloads = {
+        "paper test: 1 reference x 99 models, 10 batches": (MODELS - 1) * LAYERS**2 * 10,
+        "all 4,950 model pairs, 1 batch": MODELS * (MODELS - 1) // 2 * LAYERS**2,
+        "all 4,950 model pairs, 10 batches": MODELS * (MODELS - 1) // 2 * LAYERS**2 * 10,
+    }
     projection = {}
     for name, count in workloads.items():
         hours = {k: count * v / args.cores / 3600 for k, v in per_pair.items()}
         projection[name] = {"sw_evaluations": count, **{f"{k}_hours": h for k, h in hours.items()}}
-        print(f"projected on {args.cores} cores, {name} ({count:,} SW): ours {hours['ours'] * 60:.1f} min, "
-              f"persim {hours['persim'] / 24:.1f} days")
+        print(
+            f"projected on {args.cores} cores, {name} ({count:,} SW): ours {hours['ours'] * 60:.1f} min, "
+            f"persim {hours['persim'] / 24:.1f} days"
+        )
     if args.out:
-        args.out.write_text(json.dumps({
-            "source": source, "diagram_points": sizes, "persim_seconds": persim_seconds, "ours_seconds": ours_seconds,
-            "ratio": persim_seconds / ours_seconds, "max_relative_difference": rel, "cores": args.cores,
-            "projection": projection}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "source": source,
+                    "diagram_points": sizes,
+                    "persim_seconds": persim_seconds,
+                    "ours_seconds": ours_seconds,
+                    "ratio": persim_seconds / ours_seconds,
+                    "max_relative_difference": rel,
+                    "cores": args.cores,
+                    "projection": projection,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ PAPER_RECIPE = dict(lr_peak=1.0, lr_peak_epoch=5, momentum=0.9, weight_decay=5e-
 def synthetic_cifar(n: int, seed: int) -> ImageSet:
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-    return ImageSet(images, rng.integers(0, 10, n).astype(np.int64), tuple(map(str, range(10))), CIFAR10_MEAN, CIFAR10_STD)
+    return ImageSet(
+        images, rng.integers(0, 10, n).astype(np.int64), tuple(map(str, range(10))), CIFAR10_MEAN, CIFAR10_STD
+    )
 
 
 def measure(width: int, images: int, batch_size: int, epochs: int, device: torch.device) -> dict:
@@ -39,15 +41,23 @@ def measure(width: int, images: int, batch_size: int, epochs: int, device: torch
     recipe = Recipe(epochs=epochs, batch_size=batch_size, **PAPER_RECIPE)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        _, metrics = train_seed_model(train, test, "resnet18_option_a", width, 0, recipe, Path(tmp) / "c.ckpt",
-                                      device, progress=False)
+        _, metrics = train_seed_model(
+            train, test, "resnet18_option_a", width, 0, recipe, Path(tmp) / "c.ckpt", device, progress=False
+        )
         wall = time.perf_counter() - started
     # The first epoch includes warm-up (cuDNN autotuning); the last is the steady state.
     last = metrics["history"][-1]["seconds"] - (metrics["history"][-2]["seconds"] if epochs > 1 else 0.0)
-    return {"width": width, "images": images, "batch_size": batch_size, "epochs": epochs,
-            "images_per_second_all_epochs": epochs * images / metrics["seconds"],
-            "images_per_second_last_epoch": images / last, "wall_seconds": wall,
-            "device": metrics["device"], "threads": torch.get_num_threads()}
+    return {
+        "width": width,
+        "images": images,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "images_per_second_all_epochs": epochs * images / metrics["seconds"],
+        "images_per_second_last_epoch": images / last,
+        "wall_seconds": wall,
+        "device": metrics["device"],
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -65,11 +75,22 @@ def main() -> None:
     rows = [measure(w, args.images, args.batch_size, args.epochs, device) for w in args.widths]
     print(f"{'width':>5} {'batch':>5} {'images':>7} {'img/s (last epoch)':>19} {'epoch of 50k (min)':>19}  device")
     for r in rows:
-        print(f"{r['width']:>5} {r['batch_size']:>5} {r['images']:>7} {r['images_per_second_last_epoch']:>19.1f} "
-              f"{50_000 / r['images_per_second_last_epoch'] / 60:>19.1f}  {r['device']} ({r['threads']} threads)")
+        print(
+            f"{r['width']:>5} {r['batch_size']:>5} {r['images']:>7} {r['images_per_second_last_epoch']:>19.1f} "
+            f"{50_000 / r['images_per_second_last_epoch'] / 60:>19.1f}  {r['device']} ({r['threads']} threads)"
+        )
     if args.out:
-        args.out.write_text(json.dumps({"measurements": rows, "platform": platform.platform(),
-                                        "processor": platform.processor(), "versions": library_versions()}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "measurements": rows,
+                    "platform": platform.platform(),
+                    "processor": platform.processor(),
+                    "versions": library_versions(),
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

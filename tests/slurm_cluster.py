@@ -17,8 +17,11 @@ import time
 from pathlib import Path
 
 PACKAGES = ["slurmd", "slurmctld", "slurm-client", "munge"]
-PID_FILES = {"munged": Path("/run/munge/munged.pid"), "slurmctld": Path("/run/slurmctld.pid"),
-             "slurmd": Path("/run/slurmd.pid")}
+PID_FILES = {
+    "munged": Path("/run/munge/munged.pid"),
+    "slurmctld": Path("/run/slurmctld.pid"),
+    "slurmd": Path("/run/slurmd.pid"),
+}
 LOG_DIR = Path("/var/log/slurm")
 
 
@@ -26,7 +29,9 @@ def cannot_run_reason() -> str | None:
     """Why this machine cannot host the test cluster, or None if it can."""
     if os.geteuid() != 0:
         return "the SLURM daemons need root (this user is not root)"
-    if not all(shutil.which(tool) for tool in ("slurmctld", "slurmd", "munged", "sbatch")) and not shutil.which("apt-get"):
+    if not all(shutil.which(tool) for tool in ("slurmctld", "slurmd", "munged", "sbatch")) and not shutil.which(
+        "apt-get"
+    ):
         return "SLURM is not installed and there is no apt-get to install it"
     return None
 
@@ -36,22 +41,34 @@ def install() -> None:
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
 
 
 def _node_line(cpus: int, memory_mb: int) -> str:
     detected = subprocess.run(["slurmd", "-C"], check=True, capture_output=True, text=True).stdout
     fields = dict(re.findall(r"(\w+)=(\S+)", detected.splitlines()[0]))
-    return (f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 "
-            f"CoresPerSocket={fields.get('CoresPerSocket', cpus)} ThreadsPerCore={fields.get('ThreadsPerCore', 1)} "
-            f"RealMemory={memory_mb} Gres=gpu:1 State=UNKNOWN")
+    return (
+        f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 "
+        f"CoresPerSocket={fields.get('CoresPerSocket', cpus)} ThreadsPerCore={fields.get('ThreadsPerCore', 1)} "
+        f"RealMemory={memory_mb} Gres=gpu:1 State=UNKNOWN"
+    )
 
 
 def write_config() -> None:
     cpus = os.cpu_count() or 1
-    memory_mb = int(int(re.search(r"RealMemory=(\d+)", subprocess.run(
-        ["slurmd", "-C"], check=True, capture_output=True, text=True).stdout).group(1)) * 0.8)
+    memory_mb = int(
+        int(
+            re.search(
+                r"RealMemory=(\d+)", subprocess.run(["slurmd", "-C"], check=True, capture_output=True, text=True).stdout
+            ).group(1)
+        )
+        * 0.8
+    )
     for folder in ("/var/spool/slurmctld", "/var/spool/slurmd", str(LOG_DIR)):
         Path(folder).mkdir(parents=True, exist_ok=True)
         shutil.chown(folder, "slurm", "slurm")
@@ -64,8 +81,8 @@ SlurmUser=slurm
 SlurmdUser=root
 StateSaveLocation=/var/spool/slurmctld
 SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile={PID_FILES['slurmctld']}
-SlurmdPidFile={PID_FILES['slurmd']}
+SlurmctldPidFile={PID_FILES["slurmctld"]}
+SlurmdPidFile={PID_FILES["slurmd"]}
 SlurmctldLogFile={LOG_DIR}/slurmctld.log
 SlurmdLogFile={LOG_DIR}/slurmd.log
 ProctrackType=proctrack/linuxproc

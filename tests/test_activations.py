@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnntopo.activations import choose_image_batches, extract_top_l2_store
 from cnntopo.data import load_digits_split, normalize
 from cnntopo.models import build_model, layers_in_forward_order
-from cnntopo.sampling import top_l2_sample
+from cnntopo.ph.activations import choose_image_batches, extract_top_l2_store
+from cnntopo.ph.sampling import top_l2_sample
 from cnntopo.store import open_store
 
 
@@ -29,8 +29,9 @@ def test_store_holds_the_top_l2_clouds_of_all_17_raw_conv_outputs(model_and_data
     index = choose_image_batches(len(test), 40, 2, data_seed=3)
     seen_batch_sizes = []
     counter = model.register_forward_pre_hook(lambda _m, inputs: seen_batch_sizes.append(inputs[0].shape[0]))
-    extract_top_l2_store(model, test, index, tmp_path / "s.zarr", {"seed": 0}, torch.device("cpu"),
-                         extract_batch=16, progress=False)
+    extract_top_l2_store(
+        model, test, index, tmp_path / "s.zarr", {"seed": 0}, torch.device("cpu"), extract_batch=16, progress=False
+    )
     counter.remove()
     assert max(seen_batch_sizes) <= 16  # memory is bounded by the extraction batch, not by N or B
 
@@ -41,8 +42,12 @@ def test_store_holds_the_top_l2_clouds_of_all_17_raw_conv_outputs(model_and_data
     assert len(store.layer_keys) == 17
     for b in range(2):
         outputs = {}
-        handles = [modules[l.name].register_forward_hook(
-            lambda _m, _i, out, key=l.index: outputs.__setitem__(key, out)) for l in layers]
+        handles = [
+            modules[l.name].register_forward_hook(
+                lambda _m, _i, out, key=l.index, seen=outputs: seen.__setitem__(key, out)
+            )
+            for l in layers
+        ]
         with torch.no_grad():
             model(normalize(torch.from_numpy(test.images[index[b]]), test.mean, test.std))
         for h in handles:
@@ -51,5 +56,5 @@ def test_store_holds_the_top_l2_clouds_of_all_17_raw_conv_outputs(model_and_data
             expected = top_l2_sample(outputs[layer.index]).numpy()
             assert np.allclose(store.layer(layer.index)[b], expected, atol=1e-5), layer
     assert np.array_equal(store.image_index(), index)
-    assert np.array_equal(store.labels(), test.labels[index])
+    assert np.array_equal(store.array("label"), test.labels[index])
     assert store.layer_attrs(5)["spatial_shape"] == [8, 8]

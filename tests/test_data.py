@@ -8,7 +8,13 @@ import torch
 from PIL import Image
 
 from cnntopo.data import (
-    CIFAR10_MEAN, DataError, load_cifar10, load_dataset, load_digits_split, load_image_folder, normalize,
+    CIFAR10_MEAN,
+    DataError,
+    load_cifar10,
+    load_dataset,
+    load_digits_split,
+    load_image_folder,
+    normalize,
 )
 from cnntopo.torchvision_compat import import_torchvision, torchvision_submodule
 
@@ -26,12 +32,16 @@ def write_tiny_cifar10(root: Path, per_batch: int = 4, seed: int = 0) -> dict[st
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for name in names:
         # The real files were pickled by Python 2: str keys, read back by torchvision with latin1.
-        entry = {"batch_label": name, "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
-                 "filenames": [f"{name}_{i}.png" for i in range(per_batch)]}
+        entry = {
+            "batch_label": name,
+            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+            "filenames": [f"{name}_{i}.png" for i in range(per_batch)],
+        }
         (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
     (folder / "batches.meta").write_bytes(
-        pickle.dumps({"label_names": CIFAR_CLASSES, "num_cases_per_batch": per_batch, "num_vis": 3072}, protocol=2))
+        pickle.dumps({"label_names": CIFAR_CLASSES, "num_cases_per_batch": per_batch, "num_vis": 3072}, protocol=2)
+    )
     return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
 
@@ -83,8 +93,7 @@ def test_image_folder_tree_is_resized_and_centre_cropped(tmp_path):
             folder.mkdir(parents=True)
             for i in range(count):
                 Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    data = {"dataset": "imagefolder", "root": str(tmp_path), "image_size": 16, "resize": 20,
-            "mean": None, "std": None}
+    data = {"dataset": "imagefolder", "root": str(tmp_path), "image_size": 16, "resize": 20, "mean": None, "std": None}
     train = load_dataset(data, train=True)
     assert train.images.shape == (6, 16, 16, 3) and train.classes == ("cat", "dog")
     assert train.labels.tolist() == [0, 0, 0, 1, 1, 1]
@@ -93,6 +102,12 @@ def test_image_folder_tree_is_resized_and_centre_cropped(tmp_path):
 
 
 def test_config_normalisation_overrides_the_dataset_statistics():
-    data = {"dataset": "digits", "image_size": 16, "test_fraction": 0.25, "split_seed": 0,
-            "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    data = {
+        "dataset": "digits",
+        "image_size": 16,
+        "test_fraction": 0.25,
+        "split_seed": 0,
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+    }
     assert load_dataset(data, train=False).mean == (0.5, 0.5, 0.5)

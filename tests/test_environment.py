@@ -1,7 +1,6 @@
 """The three places that pin the environment agree: pyproject.toml, constraints.txt, environment.yml."""
 
 import tomllib
-
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -16,14 +15,16 @@ def _pins(repo):
     return pins
 
 
-def _requirements(repo):
+def _requirements(repo, extras=("test",)):
     project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
-    return [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    optional = project["optional-dependencies"]
+    return [Requirement(r) for r in project["dependencies"] + [r for e in extras for r in optional[e]]]
 
 
 def test_every_dependency_is_pinned_within_its_declared_range(repo):
     pins = _pins(repo)
-    for requirement in _requirements(repo):
+    extras = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for requirement in _requirements(repo, extras):
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{name} is not pinned in constraints.txt"
         assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"

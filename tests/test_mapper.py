@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 from torch import nn
 
-from cnntopo.foreground import foreground_masks, grabcut_mask, position_weights, receptive_fields
-from cnntopo.mapper import cover_intervals, knee_eps, l2_lens, mapper_graph
-from cnntopo.mapper_activations import SAMPLING_MODES, mapper_layers, select_points
-from cnntopo.models import LayerInfo, build_model
-from cnntopo.purity import class_purity, node_purity, point_purity, purity_summary
+from cnntopo.layers import LayerInfo
+from cnntopo.mapper.activations import SAMPLING_MODES, select_points
+from cnntopo.mapper.foreground import foreground_masks, grabcut_mask, position_weights, receptive_fields
+from cnntopo.mapper.graph import cover_intervals, knee_eps, l2_lens, mapper_graph
+from cnntopo.mapper.purity import class_purity, node_purity, point_purity, purity_summary
+from cnntopo.models import build_model, model_layers
 
 
 @pytest.mark.parametrize("n, p", [(1, 0.0), (4, 0.3), (40, 0.3), (10, 0.25), (7, 0.6)])
@@ -82,8 +83,13 @@ def test_grabcut_finds_a_known_foreground():
 
 
 def test_impulse_receptive_fields_match_the_analytic_ones():
-    stack = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
-                          nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    stack = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1),
+    )
     layers = [LayerInfo(0, "0", 4, 12, 12), LayerInfo(1, "3", 4, 12, 12), LayerInfo(2, "4", 4, 6, 6)]
     fields = receptive_fields(stack, layers, 12)
     # Analytic receptive fields: 3, 5, then 5 + 2 * 1 = 7 (the stride-2 conv sees 3 positions of stride 1).
@@ -100,7 +106,7 @@ def test_impulse_receptive_fields_match_the_analytic_ones():
 
 
 def test_mapper_layers_are_the_16_block_batchnorms():
-    layers = mapper_layers(build_model("resnet18_conv_shortcut", 4, 10), 16)
+    layers = model_layers(build_model("resnet18_conv_shortcut", 4, 10), 16, "block_bn")
     assert len(layers) == 16 and layers[0].name == "layer1.0.bn1" and layers[15].name == "layer4.1.bn2"
     assert [l.index for l in layers] == list(range(16))
 
@@ -126,3 +132,14 @@ def test_every_sampling_mode_is_deterministic_under_a_seed(mode):
     if mode == "full":
         pairs = set(zip(image.tolist(), position.tolist()))
         assert len(pairs) == 100  # without replacement
+
+
+def test_a_sampling_draw_depends_on_the_mode_name_not_its_place_in_the_list(monkeypatch):
+    import cnntopo.mapper.activations as activations
+
+    before = select_points("random", 50, 16, seed=0, layer=3)
+    monkeypatch.setattr(activations, "SAMPLING_MODES", tuple(reversed(SAMPLING_MODES)))
+    after = select_points("random", 50, 16, seed=0, layer=3)
+    assert all(np.array_equal(x, y) for x, y in zip(before, after))
+    other_mode = select_points("full", 50, 16, seed=0, layer=3, full_cap=50)
+    assert not np.array_equal(before[1], other_mode[1])

@@ -2,7 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnntopo.models import build_model, layers_in_forward_order
+from cnntopo.layers import ARCHITECTURES, LAYER_KINDS, layer_count, planned_layers
+from cnntopo.models import ARCHITECTURES as BUILT
+from cnntopo.models import build_model, layers_in_forward_order, model_layers
 
 PAPER_SHAPES = [(64, 32)] * 5 + [(128, 16)] * 4 + [(256, 8)] * 4 + [(512, 4)] * 4
 
@@ -48,3 +50,19 @@ def test_option_a_shortcut_subsamples_and_zero_pads_channels():
 def test_unknown_architecture_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown architecture 'vgg'"):
         build_model("vgg", 8, 10)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+@pytest.mark.parametrize("width, image_size", [(4, 16), (8, 32), (2, 9)])
+def test_the_torch_free_layer_table_is_the_one_the_network_runs(arch, kind, width, image_size):
+    model = build_model(arch, width, 10)
+    assert planned_layers(arch, width, image_size, kind) == model_layers(model, image_size, kind)
+
+
+def test_layer_counts_and_architecture_names():
+    assert tuple(BUILT) == ARCHITECTURES
+    assert [layer_count(a, "conv") for a in ARCHITECTURES] == [17, 17]
+    assert [layer_count(a, "block_bn") for a in ARCHITECTURES] == [16, 16]
+    with pytest.raises(ValueError, match="unknown layer kind"):
+        planned_layers(ARCHITECTURES[0], 4, 16, "pool")

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnntopo.activations import TopL2Recorder
 from cnntopo.data import load_digits_split, normalize
 from cnntopo.models import build_model, layers_in_forward_order
-from cnntopo.persistence import distance_matrix, load_diagrams, persistence_diagrams, save_diagrams
+from cnntopo.ph.activations import TopL2Recorder
+from cnntopo.ph.persistence import distance_matrix, load_diagrams, persistence_diagrams, save_diagrams
 
 
 @pytest.fixture(scope="module")

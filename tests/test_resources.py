@@ -1,5 +1,9 @@
 from cnntopo.resources import (
-    extract_mem_mb, extract_runtime_min, split_sizes, train_mem_mb, train_runtime_min,
+    extract_mem_mb,
+    extract_runtime_min,
+    split_sizes,
+    train_mem_mb,
+    train_runtime_min,
 )
 
 DIGITS = {"dataset": "digits", "test_fraction": 0.25, "image_size": 16}
@@ -12,8 +16,11 @@ def test_split_sizes_match_the_loaders():
 
 
 def test_estimates_grow_with_the_work():
-    assert train_mem_mb(CIFAR, 64, 1024, gpu=False) > train_mem_mb(CIFAR, 64, 128, gpu=False) > train_mem_mb(
-        CIFAR, 64, 128, gpu=True)
+    assert (
+        train_mem_mb(CIFAR, 64, 1024, gpu=False)
+        > train_mem_mb(CIFAR, 64, 128, gpu=False)
+        > train_mem_mb(CIFAR, 64, 128, gpu=True)
+    )
     assert train_runtime_min(CIFAR, 64, 24, gpu=False) > 24 * 40  # ~40 min per CPU epoch measured here
     assert train_runtime_min(CIFAR, 64, 24, gpu=True) < 60
     assert extract_mem_mb(CIFAR, 64, 1000, 500) > extract_mem_mb(CIFAR, 64, 1000, 100)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnntopo.sampling import top_l2_sample
+from cnntopo.ph.sampling import top_l2_sample
 
 
 def brute_force_top_l2(activations: np.ndarray) -> np.ndarray:

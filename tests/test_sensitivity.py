@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cnntopo.sensitivity import deletion_grid, first_detectable, layer_baselines, reduced_clouds, sensitivity_curve
-from cnntopo.similarity import METRIC_NAMES, make_metric
+from cnntopo.ph.sensitivity import deletion_grid, first_detectable, layer_baselines, reduced_clouds, sensitivity_curve
+from cnntopo.ph.similarity import METRIC_NAMES, make_metric
 
 
 def cloud_with_known_variance(n=80, signal=4, null=4, seed=0):

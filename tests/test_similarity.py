@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.stats import ortho_group
 
-from cnntopo.pairwise import pairwise_matrix
-from cnntopo.similarity import METRIC_NAMES, linear_cka_distance, make_metric, procrustes_distance
+from cnntopo.ph.pairwise import pairwise_matrix
+from cnntopo.ph.similarity import METRIC_NAMES, linear_cka_distance, make_metric, procrustes_distance
 
 RNG = np.random.default_rng(0)
 CLOUD = RNG.standard_normal((60, 6)) @ RNG.standard_normal((6, 6)) + 3.0

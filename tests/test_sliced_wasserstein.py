@@ -2,15 +2,17 @@ import numpy as np
 import pytest
 from persim import sliced_wasserstein as persim_sw
 
-from cnntopo.persistence import persistence_diagrams
-from cnntopo.sliced_wasserstein import directions, sliced_wasserstein, sliced_wasserstein_matrix
+from cnntopo.ph.persistence import persistence_diagrams
+from cnntopo.ph.sliced_wasserstein import directions, sliced_wasserstein, sliced_wasserstein_matrix
 
 
 @pytest.fixture(scope="module")
 def diagrams():
     """H1 diagrams of clouds of different shapes and sizes (tens to hundreds of points)."""
     rng = np.random.default_rng(0)
-    clouds = [rng.standard_normal((n, d)) * s for n, d, s in ((120, 8, 1.0), (150, 16, 2.0), (90, 4, 0.5), (200, 32, 1.0))]
+    clouds = [
+        rng.standard_normal((n, d)) * s for n, d, s in ((120, 8, 1.0), (150, 16, 2.0), (90, 4, 0.5), (200, 32, 1.0))
+    ]
     return [persistence_diagrams(c)[1] for c in clouds]
 
 
@@ -20,7 +22,8 @@ def test_equal_to_persim_on_real_diagrams(diagrams):
             expected = persim_sw(a, b, M=50)
             assert sliced_wasserstein(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert sliced_wasserstein(diagrams[0], diagrams[1], m=7) == pytest.approx(
-        persim_sw(diagrams[0], diagrams[1], M=7), rel=1e-9)
+        persim_sw(diagrams[0], diagrams[1], M=7), rel=1e-9
+    )
 
 
 def test_matrix_is_symmetric_with_zero_diagonal_and_matches_pairs(diagrams):
@@ -53,4 +56,6 @@ def test_infinite_points_are_dropped():
 def test_directions_span_the_half_circle_like_persim():
     lines = directions(4)
     assert lines.shape == (4, 2)
-    assert np.allclose(lines, [[0, 1], [-np.sqrt(0.5), np.sqrt(0.5)], [-1, 0], [-np.sqrt(0.5), -np.sqrt(0.5)]], atol=1e-7)
+    assert np.allclose(
+        lines, [[0, 1], [-np.sqrt(0.5), np.sqrt(0.5)], [-1, 0], [-np.sqrt(0.5), -np.sqrt(0.5)]], atol=1e-7
+    )

@@ -18,12 +18,18 @@ import torch
 import yaml
 
 import slurm_cluster
-from conftest import REPO, run_snakemake, workflow_copy
+from workflow_helpers import REPO, run_snakemake, workflow_copy
 
-pytestmark = pytest.mark.workflow
+pytestmark = pytest.mark.slow
 
-CLUSTER_RULES = {"train_model": 2, "extract_activations": 2, "persistence_diagrams": 2,
-                 "within_model_distances": 4, "cross_model_distances": 2, "sensitivity": 2}
+CLUSTER_RULES = {
+    "train_model": 2,
+    "extract_activations": 2,
+    "persistence_diagrams": 2,
+    "within_model_distances": 4,
+    "cross_model_distances": 2,
+    "sensitivity": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +79,16 @@ def test_the_slurm_profile_runs_every_job_through_sbatch_with_local_results(clus
     before = max((int(job["JobId"]) for job in slurm_cluster.submitted_jobs()), default=0)
 
     on_slurm = workflow_copy(tmp_path / "slurm")
-    result = run_snakemake(on_slurm, "--profile", "profiles/slurm", "--configfile", str(config),
-                           "--slurm-init-seconds-before-status-checks", "1", check=False)
+    result = run_snakemake(
+        on_slurm,
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        str(config),
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
 
     jobs = [job for job in slurm_cluster.submitted_jobs() if int(job["JobId"]) > before]

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from cnntopo.layer_distances import coefficient_of_variation, cross_model, within_model
-from cnntopo.persistence import persistence_diagrams, save_diagrams
-from cnntopo.similarity import make_metric
-from cnntopo.specificity import cross_matrices_by_pair, layer_table, pair_correlations, row_correlations, summary
+from cnntopo.ph.layer_distances import coefficient_of_variation, cross_model, within_model
+from cnntopo.ph.persistence import persistence_diagrams, save_diagrams
+from cnntopo.ph.similarity import make_metric
+from cnntopo.ph.specificity import cross_matrices_by_pair, layer_table, pair_correlations, row_correlations, summary
 
 
 def test_row_correlations_match_numpy_and_handle_constant_rows():
@@ -83,4 +83,5 @@ def test_each_pair_computed_once_serves_both_orders():
     rows = pair_correlations(within, pairs, references=[0, 1, 2])
     assert len(rows) == 3 * 2 * 4
     assert [r["rho"] for r in rows if (r["reference"], r["other"]) == (2, 1)] == pytest.approx(
-        row_correlations(within[2], m12.T).tolist())
+        row_correlations(within[2], m12.T).tolist()
+    )

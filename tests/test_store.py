@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnntopo.models import LayerInfo
+from cnntopo.layers import LayerInfo
 from cnntopo.store import StoreError, StoreWriter, open_store
 
 LAYERS = [LayerInfo(0, "conv1", 3, 4, 4), LayerInfo(1, "layer1.0.conv1", 5, 2, 2)]
@@ -31,7 +31,7 @@ def test_round_trip_with_attributes(tmp_path):
     for index, expected in values.items():
         assert np.array_equal(store.layer(index), expected)
     assert store.layer_attrs(1)["spatial_shape"] == [2, 2] and store.layer_attrs(1)["name"] == "layer1.0.conv1"
-    assert store.image_index().shape == (2, 6) and store.labels()[1, 0] == 6
+    assert store.image_index().shape == (2, 6) and store.array("label")[1, 0] == 6
     assert not (tmp_path / "seed0.zarr.partial").exists()
 
 

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,21 @@ import pytest
 import torch
 
 from cnntopo.data import load_digits_split
-from cnntopo.train import (
-    ModelSpec, Recipe, augment, epoch_generator, learning_rate, load_model, train_seed_model, triangular_lr,
-)
+from cnntopo.models import ModelSpec, build_model, load_model, save_weights
+from cnntopo.train import Recipe, augment, epoch_generator, learning_rate, train_seed_model, triangular_lr
 
-RECIPE = Recipe(epochs=2, batch_size=256, lr_peak=0.4, lr_peak_epoch=1, momentum=0.9, weight_decay=5e-4,
-                flip=True, translate=2, cutout=4, flip_tta=True)
+RECIPE = Recipe(
+    epochs=2,
+    batch_size=256,
+    lr_peak=0.4,
+    lr_peak_epoch=1,
+    momentum=0.9,
+    weight_decay=5e-4,
+    flip=True,
+    translate=2,
+    cutout=4,
+    flip_tta=True,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +36,9 @@ def digits():
 def _train(digits, seed, tmp_path, recipe=RECIPE):
     checkpoint = tmp_path / f"seed{seed}-{time.monotonic_ns()}.ckpt"
     torch.set_num_threads(1)
-    model, metrics = train_seed_model(*digits, "resnet18_option_a", 4, seed, recipe, checkpoint,
-                                      torch.device("cpu"), progress=False)
+    model, metrics = train_seed_model(
+        *digits, "resnet18_option_a", 4, seed, recipe, checkpoint, torch.device("cpu"), progress=False
+    )
     return model.state_dict(), metrics
 
 
@@ -55,8 +66,17 @@ def test_triangular_schedule_rises_to_peak_and_falls_to_zero():
 
 
 def test_step_schedule_of_the_mapper_recipe():
-    recipe = Recipe(epochs=350, batch_size=128, lr_peak=0.1, lr_peak_epoch=0, momentum=0.9, weight_decay=5e-4,
-                    schedule="step", milestones=(150, 250), gamma=0.1)
+    recipe = Recipe(
+        epochs=350,
+        batch_size=128,
+        lr_peak=0.1,
+        lr_peak_epoch=0,
+        momentum=0.9,
+        weight_decay=5e-4,
+        schedule="step",
+        milestones=(150, 250),
+        gamma=0.1,
+    )
     steps = 391
     assert learning_rate(0, steps, recipe) == 0.1 and learning_rate(150 * steps - 1, steps, recipe) == 0.1
     assert learning_rate(150 * steps, steps, recipe) == pytest.approx(0.01)
@@ -73,8 +93,7 @@ def test_augmentation_is_a_function_of_the_generator():
 
 
 def test_translation_shifts_content_and_fills_with_zero():
-    recipe = Recipe(epochs=1, batch_size=1, lr_peak=1, lr_peak_epoch=0, momentum=0, weight_decay=0,
-                    flip=False, translate=2, cutout=0)
+    recipe = replace(RECIPE, flip=False, translate=2, cutout=0)
     x = torch.arange(1.0, 1 + 3 * 6 * 6).view(1, 3, 6, 6).repeat(64, 1, 1, 1)
     y = augment(x, recipe, torch.Generator().manual_seed(0))
     for image in y:  # each output is a window of the zero-padded input
@@ -85,24 +104,62 @@ def test_translation_shifts_content_and_fills_with_zero():
 
 
 def test_cutout_zeroes_a_square_of_the_given_side_at_most():
-    recipe = Recipe(epochs=1, batch_size=1, lr_peak=1, lr_peak_epoch=0, momentum=0, weight_decay=0,
-                    flip=False, translate=0, cutout=4)
+    recipe = replace(RECIPE, flip=False, translate=0, cutout=4)
     y = augment(torch.ones(50, 3, 10, 10), recipe, torch.Generator().manual_seed(1))
     zeros = (y == 0).all(dim=1).sum(dim=(1, 2))
     assert zeros.max() == 16 and zeros.min() >= 4  # squares may be clipped at the border
 
 
 def _train_cli(tmp_path: Path, name: str) -> subprocess.Popen:
-    data = {"dataset": "digits", "image_size": 16, "test_fraction": 0.25, "split_seed": 0, "root": "", "download": False,
-            "resize": None, "mean": None, "std": None}
-    recipe = {"epochs": 5, "batch_size": 64, "lr_peak": 0.4, "lr_peak_epoch": 1, "momentum": 0.9,
-              "weight_decay": 5e-4, "translate": 1}
+    data = {
+        "dataset": "digits",
+        "image_size": 16,
+        "test_fraction": 0.25,
+        "split_seed": 0,
+        "root": "",
+        "download": False,
+        "resize": None,
+        "mean": None,
+        "std": None,
+    }
+    recipe = {
+        "epochs": 5,
+        "batch_size": 64,
+        "lr_peak": 0.4,
+        "lr_peak_epoch": 1,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "translate": 1,
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "cnntopo.train", "--data", json.dumps(data), "--arch", "resnet18_option_a",
-         "--width", "8", "--seed", "7", "--recipe", json.dumps(recipe), "--weights", str(tmp_path / f"{name}.pt"),
-         "--metrics", str(tmp_path / f"{name}.json"), "--checkpoint", str(tmp_path / f"{name}.ckpt"),
-         "--device", "cpu", "--threads", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cnntopo.train",
+            "--data",
+            json.dumps(data),
+            "--arch",
+            "resnet18_option_a",
+            "--width",
+            "8",
+            "--seed",
+            "7",
+            "--recipe",
+            json.dumps(recipe),
+            "--weights",
+            str(tmp_path / f"{name}.pt"),
+            "--metrics",
+            str(tmp_path / f"{name}.json"),
+            "--checkpoint",
+            str(tmp_path / f"{name}.ckpt"),
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -135,9 +192,6 @@ def test_a_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
 
 def test_load_model_reads_project_files_and_bare_state_dicts(tmp_path):
     spec = ModelSpec("resnet18_option_a", 4, 10, 16)
-    from cnntopo.models import build_model
-    from cnntopo.train import save_weights
-
     torch.manual_seed(0)
     model = build_model(spec.arch, spec.width, spec.num_classes)
     save_weights(tmp_path / "ours.pt", model, spec, {"seed": 5})

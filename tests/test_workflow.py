@@ -1,24 +1,16 @@
 """The workflow end to end on config/test.yaml, in a temporary copy of the repository's workflow files."""
 
 import csv
-import re
+import math
 
 import pytest
 import yaml
 
-from conftest import run_snakemake, workflow_copy
-
+from cnntopo.provenance import read_table
 from cnntopo.store import open_store
+from workflow_helpers import planned_jobs, run_snakemake, workflow_copy
 
-pytestmark = pytest.mark.workflow
-
-
-def planned_jobs(stdout: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}; empty when there is nothing to do."""
-    if "Nothing to be done" in stdout:
-        return {}
-    table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.MULTILINE)}
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +61,14 @@ def test_distances_specificity_sensitivity_and_figures_of_every_metric(finished_
         curves = list(csv.DictReader(handle))
     # Width 4: layers 0, 8, 16 have 4, 8, 32 channels, so k = 4 (none for c = 4), 4, and 4..28.
     assert sorted({(r["layer"], r["k"]) for r in curves}) == sorted(
-        {("8", "4")} | {("16", str(k)) for k in range(4, 32, 4)})
+        {("8", "4")} | {("16", str(k)) for k in range(4, 32, 4)}
+    )
+    summary = read_table(results / f"sensitivity/ph/{metric}/sensitivity_summary.csv")
+    assert [r["deletions"] for r in summary] == [0, 1, 7] and math.isnan(summary[0]["first_detectable_fraction"])
+    assert all(
+        isinstance(r["detectable"], bool)
+        for r in read_table(results / f"sensitivity/ph/{metric}/sensitivity_curves.csv")
+    )
     for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
         assert (results / f"figures/ph/{metric}/{name}.png").stat().st_size > 20_000
         assert (results / f"figures/ph/{metric}/{name}.pdf").exists()
@@ -82,8 +81,13 @@ def test_comparison_table_has_every_metric(finished_run):
     with open(finished_run / "results/comparison/ph/comparison.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["metric"] for r in rows] == ["sw", "cka", "procrustes"]
-    assert set(rows[0]) >= {"rho_layer_of_interest", "rho_overall", "first_detectable_layer_0",
-                            "first_detectable_layer_8", "first_detectable_layer_16"}
+    assert set(rows[0]) >= {
+        "rho_layer_of_interest",
+        "rho_overall",
+        "first_detectable_layer_0",
+        "first_detectable_layer_8",
+        "first_detectable_layer_16",
+    }
     assert (finished_run / "results/comparison/ph/comparison.png").exists()
 
 
@@ -101,7 +105,11 @@ def test_the_mapper_branch_end_to_end(finished_run):
             page = (results / f"mapper/graphs/{variant}/layer{layer:02d}.html").read_text()
             assert "<svg" in page and "<script src" not in page  # self-contained, works offline
             assert (results / f"mapper/graphs/{variant}/layer{layer:02d}.png").stat().st_size > 10_000
-    assert json.loads((results / "mapper/graphs/full_sigma0.5/layer15.json").read_text())["params"]["overlap"] == 0.25  # noise_overlap
+            with open(results / f"mapper/graphs/{variant}/layer{layer:02d}.csv") as handle:
+                assert [int(row["size"]) for row in csv.DictReader(handle)] == [n["size"] for n in graph["nodes"]]
+    assert (
+        json.loads((results / "mapper/graphs/full_sigma0.5/layer15.json").read_text())["params"]["overlap"] == 0.25
+    )  # noise_overlap
     from cnntopo.store import open_store
 
     store = open_store(results / "activations/mapper/random.zarr")
@@ -110,9 +118,16 @@ def test_the_mapper_branch_end_to_end(finished_run):
     with open(results / "figures/mapper/figure12_purity.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((r["sampling"], r["layer"]) for r in rows) == sorted(
-        (m, str(l)) for m in ("random", "full", "foreground1") for l in (7, 15))
-    for name in ("figure4_foreground", "figure8", "figure9", "figure10_noise_examples", "figure11_noise",
-                 "figure12_purity"):
+        (m, str(l)) for m in ("random", "full", "foreground1") for l in (7, 15)
+    )
+    for name in (
+        "figure4_foreground",
+        "figure8",
+        "figure9",
+        "figure10_noise_examples",
+        "figure11_noise",
+        "figure12_purity",
+    ):
         assert (results / f"figures/mapper/{name}.png").stat().st_size > 10_000, name
         assert (results / f"figures/mapper/{name}.csv").stat().st_size > 20, name  # its numbers beside it
 
@@ -122,15 +137,27 @@ def test_the_paper_mapper_config_plans_the_cifar10_mapper_study(tmp_path):
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-mapper.yaml").stdout)
     assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 1 and jobs["foreground_masks"] == 1
     assert jobs["mapper_activations"] == 6 + 2 * 3  # six samplings, two of them under three noise levels
-    assert jobs["mapper_graph"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
+    assert jobs["mapper_graph"] == jobs["mapper_graph_page"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
 
 
 def test_the_report_holds_every_figure(finished_run):
     run_snakemake(finished_run, "--configfile", "config/test.yaml", "--report", "results/report.html")
     html = (finished_run / "results/report.html").read_text()
-    for name in ("figure5_within.png", "figure6_specificity.png", "figure7_sensitivity.png", "comparison.png",
-                 "training_curves.png", "specificity_by_layer.csv", "comparison.csv", "figure4_foreground.png",
-                 "figure8.png", "figure9.png", "figure11_noise.png", "figure12_purity.png", "layer15.html"):
+    for name in (
+        "figure5_within.png",
+        "figure6_specificity.png",
+        "figure7_sensitivity.png",
+        "comparison.png",
+        "training_curves.png",
+        "specificity_by_layer.csv",
+        "comparison.csv",
+        "figure4_foreground.png",
+        "figure8.png",
+        "figure9.png",
+        "figure11_noise.png",
+        "figure12_purity.png",
+        "layer15.html",
+    ):
         assert name in html
 
 
@@ -140,14 +167,32 @@ def test_a_finished_run_has_nothing_left_to_do(finished_run):
 
 
 # config/test.yaml: 2 seeds, 2 batches, 3 metrics (sw, cka, procrustes).
-PER_METRIC = {"within_model_distances": 2, "cross_model_distances": 1, "specificity": 1, "figure_within": 1,
-              "figure_specificity": 1, "sensitivity": 1, "figure_sensitivity": 1}
+PER_METRIC = {
+    "within_model_distances": 2,
+    "cross_model_distances": 1,
+    "specificity": 1,
+    "figure_within": 1,
+    "figure_specificity": 1,
+    "sensitivity": 1,
+    "figure_sensitivity": 1,
+}
 SW_AND_AFTER = {**PER_METRIC, "comparison": 1, "all": 1}
-EXTRACTION_AND_AFTER = {"extract_activations": 2, "persistence_diagrams": 4,
-                        **{rule: 3 * count for rule, count in PER_METRIC.items()}, "comparison": 1, "all": 1}
+EXTRACTION_AND_AFTER = {
+    "extract_activations": 2,
+    "persistence_diagrams": 4,
+    **{rule: 3 * count for rule, count in PER_METRIC.items()},
+    "comparison": 1,
+    "all": 1,
+}
 # Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
-MAPPER_GRAPHS_AND_AFTER = {"mapper_graph": 7, "figure_mapper_grid": 2, "figure_noise_graphs": 1, "figure_purity": 1,
-                           "all": 1}
+MAPPER_GRAPHS_AND_AFTER = {
+    "mapper_graph": 7,
+    "mapper_graph_page": 7,
+    "figure_mapper_grid": 2,
+    "figure_noise_graphs": 1,
+    "figure_purity": 1,
+    "all": 1,
+}
 MAPPER_AFTER_TRAINING = {"mapper_activations": 4, **MAPPER_GRAPHS_AND_AFTER}
 
 

@@ -7,11 +7,15 @@ the offending key by its dotted path and say what was expected.
 from __future__ import annotations
 
 import copy
+import importlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
+
+from cnntopo.layers import layer_count
 
 
 class ConfigError(ValueError):
@@ -34,8 +38,28 @@ def _with_defaults(validator_class):
 _DefaultFillingValidator = _with_defaults(Draft202012Validator)
 
 
+REGISTRY_KEY = "x-enum-from"
+
+
+def _fill_registries(node: Any) -> None:
+    """Replace each ``x-enum-from: "module:NAME"`` by ``enum: list(module.NAME)`` (the registry's names)."""
+    if isinstance(node, dict):
+        if REGISTRY_KEY in node:
+            module, name = node.pop(REGISTRY_KEY).split(":")
+            node["enum"] = list(getattr(importlib.import_module(module), name))
+        for value in node.values():
+            _fill_registries(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fill_registries(value)
+
+
 def load_schema(path: str | Path) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text())
+    """The config schema, its choices read from the registries it names (``x-enum-from``), so that the
+    metrics and architectures the workflow knows are listed in one place."""
+    schema = yaml.safe_load(Path(path).read_text())
+    _fill_registries(schema)
+    return schema
 
 
 def _describe(error: ValidationError) -> str:
@@ -54,7 +78,9 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
     """Return a validated copy of ``config`` with every default filled in; raise :class:`ConfigError`."""
     Draft202012Validator.check_schema(schema)
     filled = copy.deepcopy(dict(config))
-    errors = sorted(_DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        _DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: [str(p) for p in e.absolute_path]
+    )
     if errors:
         lines = "\n  ".join(_describe(e) for e in errors)
         raise ConfigError(f"invalid configuration:\n  {lines}")
@@ -76,9 +102,29 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         problems.append(
             f"ph.sw.homology_dim: {ph['sw']['homology_dim']} exceeds ph.persistence.maxdim {ph['persistence']['maxdim']}"
         )
+    problems += _layer_index_problems(config)
     if ph["sensitivity"]["batch"] >= ph["activations"]["batches"]:
         problems.append(
             f"ph.sensitivity.batch: {ph['sensitivity']['batch']} - batches run from 0 to {ph['activations']['batches'] - 1}"
         )
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _layer_index_problems(config: Mapping[str, Any]) -> list[str]:
+    """Layer indices beyond the model's layer table (:mod:`cnntopo.layers`)."""
+    ph, mapper = config["ph"], config["mapper"]
+    ph_layers = layer_count(ph["model"]["arch"], "conv")
+    mapper_layers = layer_count(mapper["model"]["arch"], "block_bn")
+    sensitivity = ph["sensitivity"]["layers"]
+    chosen = {
+        "ph.sensitivity.layers": ([] if sensitivity == "all" else sensitivity, ph_layers),
+        "ph.specificity.layer": ([ph["specificity"]["layer"]], ph_layers),
+        "mapper.layers": (mapper["layers"], mapper_layers),
+        "mapper.noise.layer": ([mapper["noise"]["layer"]], mapper_layers),
+    }
+    return [
+        f"{key}: {[i for i in indices if i >= count]} - the model's layers run from 0 to {count - 1}"
+        for key, (indices, count) in chosen.items()
+        if any(i >= count for i in indices)
+    ]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import torch
@@ -79,9 +79,7 @@ def load_digits_split(train: bool, image_size: int = 16, test_fraction: float = 
     rgb = np.repeat(upsampled[..., None], 3, axis=-1)
     labels = bunch.target.astype(np.int64)
     index = np.arange(len(labels))
-    train_idx, test_idx = train_test_split(
-        index, test_size=test_fraction, random_state=split_seed, stratify=labels
-    )
+    train_idx, test_idx = train_test_split(index, test_size=test_fraction, random_state=split_seed, stratify=labels)
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
     pixels = rgb[train_idx].astype(np.float64) / 255.0
     mean = tuple(float(v) for v in pixels.mean(axis=(0, 1, 2)))
@@ -179,6 +177,13 @@ def load_dataset(data: Mapping, train: bool) -> ImageSet:
     if data.get("mean") is not None:
         images = ImageSet(images.images, images.labels, images.classes, tuple(data["mean"]), tuple(data["std"]))
     return images
+
+
+def image_subset(n_available: int, n_images: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of the images used: all of them, or a seeded random subset of ``n_images``."""
+    if n_images is None or n_images >= n_available:
+        return np.arange(n_available)
+    return np.sort(np.random.default_rng(seed).choice(n_available, n_images, replace=False))
 
 
 def dataset_fingerprint(images: ImageSet) -> str:

@@ -14,12 +14,17 @@ width, 2 width, 4 width and 8 width channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Literal
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from cnntopo.layers import STAGE_BLOCKS, STAGE_WIDTHS, LayerInfo
 
 Shortcut = Literal["A", "B"]
 
@@ -67,16 +72,20 @@ class CifarResNet18(nn.Module):
         self.bn1 = nn.BatchNorm2d(width)
         stages = []
         in_planes = width
-        for index, planes in enumerate((width, 2 * width, 4 * width, 8 * width)):
-            stride = 1 if index == 0 else 2
+        for index, (blocks, factor) in enumerate(zip(STAGE_BLOCKS, STAGE_WIDTHS)):
+            planes = factor * width
+            strides = [1 if index == 0 else 2] + [1] * (blocks - 1)
             stages.append(
                 nn.Sequential(
-                    BasicBlock(in_planes, planes, stride, shortcut), BasicBlock(planes, planes, 1, shortcut)
+                    *[
+                        BasicBlock(p, planes, s, shortcut)
+                        for p, s in zip([in_planes] + [planes] * (blocks - 1), strides)
+                    ]
                 )
             )
             in_planes = planes
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.linear = nn.Linear(8 * width, num_classes)
+        self.linear = nn.Linear(in_planes, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -97,15 +106,6 @@ def build_model(arch: str, width: int, num_classes: int) -> nn.Module:
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[arch](width, num_classes)
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    index: int  # position in forward order
-    name: str  # module path, e.g. "layer2.0.conv1"
-    channels: int
-    height: int
-    width: int
 
 
 def layers_in_forward_order(
@@ -139,3 +139,65 @@ def layers_in_forward_order(
         for handle in handles:
             handle.remove()
     return seen
+
+
+def model_layers(model: nn.Module, image_size: int, kind: str = "conv") -> list[LayerInfo]:
+    """The layers of ``kind`` (:mod:`cnntopo.layers`) of a network, found by running it, numbered from 0.
+
+    ``conv``: every Conv2d but the shortcut projections; ``block_bn``: the BatchNorm layers
+    inside the residual stages (bn1 and bn2 of each block), the stem's bn1 left out.
+    """
+    if kind == "conv":
+        return layers_in_forward_order(model, image_size, nn.Conv2d)
+    if kind != "block_bn":
+        raise ValueError(f"unknown layer kind {kind!r}")
+    bns = [l for l in layers_in_forward_order(model, image_size, nn.BatchNorm2d) if l.name.startswith("layer")]
+    return [LayerInfo(i, l.name, l.channels, l.height, l.width) for i, l in enumerate(bns)]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What is needed to rebuild a trained network from its weights file."""
+
+    arch: str
+    width: int
+    num_classes: int
+    image_size: int
+
+
+def save_weights(path: Path, model: nn.Module, spec: ModelSpec, extra: Mapping[str, Any]) -> None:
+    """Write ``{"spec", "state_dict", **extra}`` atomically (temporary file, then rename)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = Path(f"{path}.tmp")
+    torch.save({"spec": asdict(spec), "state_dict": state, **extra}, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(
+    path: str | Path, spec: ModelSpec | None = None, device: str = "cpu"
+) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """Rebuild a network from a weights file, in eval mode; also return the file's other entries.
+
+    Reads this project's weights files (which carry their :class:`ModelSpec`, seed
+    and class names) or a bare ``state_dict`` saved by the user, in which case
+    ``spec`` must be given and the returned entries are empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} does not exist")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    extra: dict[str, Any] = {}
+    if "state_dict" in payload and "spec" in payload:
+        spec = ModelSpec(**payload["spec"])
+        state = payload["state_dict"]
+        extra = {k: v for k, v in payload.items() if k not in ("spec", "state_dict")}
+    elif spec is None:
+        raise ValueError(f"{path} is a bare state_dict: give the architecture, width, classes and image size")
+    else:
+        state = payload
+    model = build_model(spec.arch, spec.width, spec.num_classes)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"weights in {path} do not fit {spec}: {error}") from error
+    return model.to(device).eval(), spec, extra

@@ -8,11 +8,15 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 _LIBRARIES = ("cnntopo", "torch", "torchvision", "numpy", "zarr", "scikit-learn", "ripser", "giotto-ph", "persim")
 
@@ -34,12 +38,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write JSON to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
+    """JSON (sorted keys) written atomically; ``indent=None`` writes one line (for long arrays of numbers)."""
+    atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=True) + "\n")
 
 
 def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> None:
@@ -51,14 +60,46 @@ def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> N
 
 
 def write_table(path: str | Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
-    """CSV with one row per dict; the header is ``columns`` (other keys ignored) or the first row's keys."""
-    with open(path, "w", newline="") as handle:
+    """CSV with one row per dict, written atomically; the header is ``columns`` (other keys ignored) or the first
+    row's keys."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns or rows[0]), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(tmp, path)
 
 
-def resolve_device(name: str) -> "torch.device":
+def _typed(text: str) -> Any:
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a CSV written by :func:`write_table`, values typed back: ``True``/``False`` as bool,
+    integers as int, other numbers (``nan`` included) as float, anything else as str."""
+    with open(path, newline="") as handle:
+        return [{key: _typed(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def progress_bar(iterable: Any = None, **options: Any) -> Any:
+    """A tqdm bar on stderr for a long step: redrawn every second on a terminal, every 10 s into a job's log."""
+    import sys
+
+    from tqdm import tqdm
+
+    interval = 1.0 if sys.stderr.isatty() else 10.0
+    return tqdm(iterable, file=sys.stderr, ascii=True, mininterval=interval, **options)
+
+
+def resolve_device(name: str) -> torch.device:
     """``"auto"`` -> the first CUDA device if there is one, else the CPU; otherwise ``torch.device(name)``."""
     import torch  # here, not at module level: the workflow and the table writers import this module
 
@@ -76,7 +117,7 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the same count gives the same bits)")
 
 
-def device_from_options(args: argparse.Namespace) -> "torch.device":
+def device_from_options(args: argparse.Namespace) -> torch.device:
     """Apply ``--threads`` and resolve ``--device``."""
     import torch
 

@@ -9,7 +9,11 @@ and a GPU is taken as 100x faster. Global retries resubmit with larger values.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cnntopo.layers import planned_layers
+from cnntopo.ph.specificity import cross_partners
 
 _BASE_MB = 1500  # interpreter, torch, numpy, zarr
 _CPU_SECONDS_PER_IMAGE_W64_S32 = 0.048
@@ -78,7 +82,7 @@ def persistence_mem_mb(n_points: int) -> int:
     return int(_BASE_MB + 40 * n_points**2 * 8 / 2**20)
 
 
-def persistence_runtime_min(n_points: int, layers: int = 17) -> int:
+def persistence_runtime_min(n_points: int, layers: int) -> int:
     """About 2 s per 1000-point cloud measured with ripser.py (random 512-d clouds); cubic in N at worst."""
     return int(5 + 1.5 * layers * 2.0 * (n_points / 1000) ** 3 / 60)
 
@@ -105,18 +109,21 @@ def sensitivity_runtime_min(metric: str, layers: int, channels: int, step: int, 
     return int(5 + 3 * layers * (channels // step) * per_deletion / 60)
 
 
-def layer_distances_mem_mb(batches: int, n_points: int, channels: int) -> int:
-    """Two models' 17 layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
-    return int(_BASE_MB + 2 * 17 * batches * n_points * channels * (4 + 8) / 2**20)
+def layer_distances_mem_mb(layers: int, batches: int, n_points: int, channels: int) -> int:
+    """Two models' layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
+    return int(_BASE_MB + 2 * layers * batches * n_points * channels * (4 + 8) / 2**20)
 
 
-def mapper_activations_mem_mb(data: Mapping[str, Any], width: int, extract_batch: int, full_cap: int) -> int:
-    """The training split, one batch of activations, and the selections (int64 pairs) of 16 layers."""
+def mapper_activations_mem_mb(
+    data: Mapping[str, Any], width: int, extract_batch: int, full_cap: int, layers: int
+) -> int:
+    """The training split, one batch of activations, and the selections (int64 pairs) of every layer."""
     n_train, _ = split_sizes(data)
     side = image_side(data)
-    selections_mb = 16 * 3 * 8 * max(full_cap, 5 * n_train) / 2**20
-    return int(extract_mem_mb(data, width, extract_batch, extract_batch) + n_train * side**2 * 3 / 2**20
-               + selections_mb)
+    selections_mb = layers * 3 * 8 * max(full_cap, 5 * n_train) / 2**20
+    return int(
+        extract_mem_mb(data, width, extract_batch, extract_batch) + n_train * side**2 * 3 / 2**20 + selections_mb
+    )
 
 
 def mapper_graph_mem_mb(points: int, channels: int) -> int:
@@ -127,3 +134,140 @@ def mapper_graph_mem_mb(points: int, channels: int) -> int:
 def mapper_graph_runtime_min(points: int, channels: int) -> int:
     """Brute-force DBSCAN per preimage: ~2 (n / intervals * overlap)^2 c flops summed, ~25 s at 50k x 512 (measured)."""
     return int(5 + 3 * 25 * (points / 50_000) ** 2 * (channels / 512) / 60 + 3 * 25 * points / 50_000 / 60)
+
+
+# Per-rule estimates, ``(config, wildcards) -> int``, for the workflow's ``resources:``; each reads the
+# validated config and the job's wildcards, and the layer counts come from the branch's layer table.
+Estimate = Callable[[Mapping[str, Any], Any], int]
+
+
+def per_attempt(estimate: Estimate, config: Mapping[str, Any]) -> Callable[[Any, int], int]:
+    """A resource callable that grows with the attempt: a global retry (--retries, the SLURM profile)
+    resubmits a job killed for memory or time with 2x, then 3x the estimate."""
+
+    def scaled(wildcards: Any, attempt: int) -> int:
+        return estimate(config, wildcards) * attempt
+
+    return scaled
+
+
+def _branch(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any]:
+    return config[getattr(wildcards, "branch", "mapper")]
+
+
+def _layers(config: Mapping[str, Any], wildcards: Any) -> list:
+    """The layers the branch of a job reads: Conv2d outputs (ph) or block BatchNorm outputs (mapper)."""
+    branch = getattr(wildcards, "branch", "mapper")
+    model = config[branch]["model"]
+    return planned_layers(
+        model["arch"], model["width"], image_side(config["data"]), "conv" if branch == "ph" else "block_bn"
+    )
+
+
+def _max_channels(config: Mapping[str, Any], wildcards: Any) -> int:
+    return max(layer.channels for layer in _layers(config, wildcards))
+
+
+def _gpu(config: Mapping[str, Any]) -> bool:
+    return config["resources"]["gpu"]
+
+
+def train_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    return train_mem_mb(config["data"], section["model"]["width"], section["train"]["batch_size"], _gpu(config))
+
+
+def train_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    return train_runtime_min(config["data"], section["model"]["width"], section["train"]["epochs"], _gpu(config))
+
+
+def extract_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    a = section["activations"]
+    return extract_mem_mb(config["data"], section["model"]["width"], a["n_images"], a["extract_batch"])
+
+
+def extract_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    a = section["activations"]
+    return extract_runtime_min(config["data"], section["model"]["width"], a["n_images"], a["batches"], _gpu(config))
+
+
+def persistence_diagrams_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    return persistence_mem_mb(_branch(config, wildcards)["activations"]["n_images"])
+
+
+def persistence_diagrams_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    n_points = _branch(config, wildcards)["activations"]["n_images"]
+    return persistence_runtime_min(n_points, len(_layers(config, wildcards)))
+
+
+def layer_distances_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The store's (B, N, c) layers of two models, prepared one model at a time."""
+    a = _branch(config, wildcards)["activations"]
+    return layer_distances_mem_mb(
+        len(_layers(config, wildcards)), a["batches"], a["n_images"], _max_channels(config, wildcards)
+    )
+
+
+def within_model_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    a = _branch(config, wildcards)["activations"]
+    layers = len(_layers(config, wildcards))
+    pairs = layers * (layers - 1) // 2 * a["batches"]
+    return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
+
+
+def cross_model_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    a = section["activations"]
+    partners = cross_partners(int(wildcards.seed), range(config["seeds"]), section["specificity"]["references"])
+    pairs = len(_layers(config, wildcards)) ** 2 * len(partners) * a["batches"]
+    return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
+
+
+def sensitivity_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    section = _branch(config, wildcards)
+    chosen = section["sensitivity"]["layers"]
+    layers = len(_layers(config, wildcards)) if chosen == "all" else len(chosen)
+    return sensitivity_runtime_min(
+        wildcards.metric,
+        layers,
+        _max_channels(config, wildcards),
+        section["sensitivity"]["step"],
+        section["activations"]["n_images"],
+    )
+
+
+def foreground_masks_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The training split held twice (images and masks), as in training."""
+    return train_mem_mb(config["data"], 1, 1, True)
+
+
+def foreground_masks_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """grabCut: about 20,000 small images a minute."""
+    return 10 + split_sizes(config["data"])[0] // 20_000
+
+
+def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    mapper = config["mapper"]
+    return mapper_activations_mem_mb(
+        config["data"],
+        mapper["model"]["width"],
+        mapper["extract_batch"],
+        mapper["full_cap"],
+        len(_layers(config, wildcards)),
+    )
+
+
+def mapper_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    n_train, _ = split_sizes(config["data"])
+    return extract_runtime_min(config["data"], config["mapper"]["model"]["width"], n_train, 1, _gpu(config))
+
+
+def mapper_graph_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    return mapper_graph_mem_mb(config["mapper"]["full_cap"], _max_channels(config, wildcards))
+
+
+def mapper_graph_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    return mapper_graph_runtime_min(config["mapper"]["full_cap"], _max_channels(config, wildcards))

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import zarr
 
-from cnntopo.models import LayerInfo
+from cnntopo.layers import LayerInfo
 
 FORMAT = "cnntopo.activation-store/1"
 
@@ -52,8 +53,13 @@ class StoreWriter:
     """
 
     def __init__(
-        self, path: str | Path, layers: Sequence[LayerInfo], batches: int, rows: int | dict[int, int],
-        arrays: dict[str, np.ndarray], attrs: dict[str, Any],
+        self,
+        path: str | Path,
+        layers: Sequence[LayerInfo],
+        batches: int,
+        rows: int | dict[int, int],
+        arrays: dict[str, np.ndarray],
+        attrs: dict[str, Any],
     ) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".partial")
@@ -64,8 +70,14 @@ class StoreWriter:
         self.rows = {layer_key(l.index): rows if isinstance(rows, int) else rows[l.index] for l in self.layers}
         self.group = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
         self.group.attrs.update(
-            {**attrs, "format": FORMAT, "complete": False, "batches": batches,
-             "layers": [layer_key(layer.index) for layer in self.layers], "arrays": sorted(arrays)}
+            {
+                **attrs,
+                "format": FORMAT,
+                "complete": False,
+                "batches": batches,
+                "layers": [layer_key(layer.index) for layer in self.layers],
+                "arrays": sorted(arrays),
+            }
         )
         if isinstance(rows, int):
             self.group.attrs["rows"] = rows
@@ -78,12 +90,19 @@ class StoreWriter:
         for layer in self.layers:
             key = layer_key(layer.index)
             array = self.group.create_array(
-                key, shape=(batches, self.rows[key], layer.channels), dtype="float32",
-                chunks=(1, max(1, min(self.rows[key], 1024)), layer.channels), fill_value=float("nan"),
+                key,
+                shape=(batches, self.rows[key], layer.channels),
+                dtype="float32",
+                chunks=(1, max(1, min(self.rows[key], 1024)), layer.channels),
+                fill_value=float("nan"),
             )
             array.attrs.update(
-                {"name": layer.name, "index": layer.index, "channels": layer.channels,
-                 "spatial_shape": [layer.height, layer.width]}
+                {
+                    "name": layer.name,
+                    "index": layer.index,
+                    "channels": layer.channels,
+                    "spatial_shape": [layer.height, layer.width],
+                }
             )
             self.arrays[key] = array
             self.hashes[key] = hashlib.sha256()
@@ -113,7 +132,7 @@ class StoreWriter:
         self.tmp.rename(self.path)
         return self.path
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -146,9 +165,6 @@ class ActivationStore:
     def image_index(self) -> np.ndarray:
         return self.array("image_index")
 
-    def labels(self) -> np.ndarray:
-        return self.array("label")
-
     def _verified(self, key: str) -> np.ndarray:
         if key not in self.layer_keys:
             raise KeyError(f"{self.path} has no {key}; it holds {self.layer_keys}")
@@ -156,9 +172,13 @@ class ActivationStore:
             array = self.group[key]
             values = np.ascontiguousarray(array[...], dtype=np.float32)
         except Exception as error:  # codec and I/O errors from a damaged chunk
-            raise StoreError(f"{self.path}/{key} cannot be read ({type(error).__name__}: {error}); rerun its rule") from error
+            raise StoreError(
+                f"{self.path}/{key} cannot be read ({type(error).__name__}: {error}); rerun its rule"
+            ) from error
         if hashlib.sha256(values.tobytes()).hexdigest() != array.attrs.get("sha256"):
-            raise StoreError(f"{self.path}/{key} does not match its recorded checksum: the store is corrupt; rerun its rule")
+            raise StoreError(
+                f"{self.path}/{key} does not match its recorded checksum: the store is corrupt; rerun its rule"
+            )
         return values
 
 
@@ -175,11 +195,12 @@ def open_store(path: str | Path) -> ActivationStore:
     except Exception as error:
         raise StoreError(f"{path} is not a readable Zarr v3 group ({type(error).__name__}: {error})") from error
     if attrs.get("format") != FORMAT:
-        raise StoreError(f"{path} is not a cnntopo activation store (format {attrs.get('format')!r}, expected {FORMAT!r})")
+        raise StoreError(
+            f"{path} is not a cnntopo activation store (format {attrs.get('format')!r}, expected {FORMAT!r})"
+        )
     if attrs.get("complete") is not True:
         raise StoreError(f"{path} is incomplete: its writer did not finish; rerun its rule")
     missing = [key for key in [*attrs["layers"], *attrs["arrays"]] if key not in group]
     if missing:
         raise StoreError(f"{path} lacks arrays {missing}: the store is corrupt; rerun its rule")
     return ActivationStore(path, attrs, group)
-

@@ -16,8 +16,6 @@ import importlib.util
 import sys
 import types
 
-_SHIMMED = False
-
 
 def _install_bare_package() -> types.ModuleType:
     spec = importlib.util.find_spec("torchvision")
@@ -38,13 +36,11 @@ def _install_bare_package() -> types.ModuleType:
 
 def import_torchvision() -> types.ModuleType:
     """Return the ``torchvision`` package, bare (without ops and io) if its C extension cannot load."""
-    global _SHIMMED
     if "torchvision" in sys.modules:
         return sys.modules["torchvision"]
     try:
         return importlib.import_module("torchvision")
     except (RuntimeError, ImportError, OSError):
-        _SHIMMED = True
         return _install_bare_package()
 
 
@@ -52,8 +48,3 @@ def torchvision_submodule(name: str) -> types.ModuleType:
     """Import ``torchvision.<name>`` (e.g. ``"datasets"``), working around a broken C extension."""
     import_torchvision()
     return importlib.import_module(f"torchvision.{name}")
-
-
-def torchvision_is_bare() -> bool:
-    """True when torchvision was loaded without its C extension (ops and io unavailable)."""
-    return _SHIMMED

@@ -21,20 +21,25 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.models import build_model
+from cnntopo.models import ModelSpec, build_model, save_weights
 from cnntopo.provenance import (
-    add_device_options, atomic_write_json, device_from_options, library_versions, stable_digest,
+    add_device_options,
+    atomic_write_json,
+    device_from_options,
+    library_versions,
+    progress_bar,
+    stable_digest,
 )
 
 
@@ -57,7 +62,7 @@ class Recipe:
     gamma: float = 0.1
 
     @classmethod
-    def from_config(cls, train: Mapping[str, Any]) -> "Recipe":
+    def from_config(cls, train: Mapping[str, Any]) -> Recipe:
         values = {f.name: train[f.name] for f in fields(cls) if f.name in train}
         if "milestones" in values:
             values["milestones"] = tuple(values["milestones"])
@@ -116,55 +121,9 @@ def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torc
     return x
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What is needed to rebuild a trained network from its weights file."""
-
-    arch: str
-    width: int
-    num_classes: int
-    image_size: int
-
-
-def save_weights(path: Path, model: nn.Module, spec: ModelSpec, extra: Mapping[str, Any]) -> None:
-    """Write ``{"spec", "state_dict", **extra}`` atomically (temporary file, then rename)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = Path(f"{path}.tmp")
-    torch.save({"spec": asdict(spec), "state_dict": state, **extra}, tmp)
-    os.replace(tmp, path)
-
-
-def load_model(
-    path: str | Path, spec: ModelSpec | None = None, device: str = "cpu"
-) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
-    """Rebuild a network from a weights file, in eval mode; also return the file's other entries.
-
-    Reads this project's weights files (which carry their :class:`ModelSpec`, seed
-    and class names) or a bare ``state_dict`` saved by the user, in which case
-    ``spec`` must be given and the returned entries are empty.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {path} does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    extra: dict[str, Any] = {}
-    if "state_dict" in payload and "spec" in payload:
-        spec = ModelSpec(**payload["spec"])
-        state = payload["state_dict"]
-        extra = {k: v for k, v in payload.items() if k not in ("spec", "state_dict")}
-    elif spec is None:
-        raise ValueError(f"{path} is a bare state_dict: give the architecture, width, classes and image size")
-    else:
-        state = payload
-    model = build_model(spec.arch, spec.width, spec.num_classes)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(f"weights in {path} do not fit {spec}: {error}") from error
-    return model.to(device).eval(), spec, extra
-
-
-def evaluate(model: nn.Module, images: ImageSet, device: torch.device, flip_average: bool, batch_size: int = 1000) -> float:
+def evaluate(
+    model: nn.Module, images: ImageSet, device: torch.device, flip_average: bool, batch_size: int = 1000
+) -> float:
     """Top-1 accuracy; with ``flip_average`` the logits of each image and its mirror image are summed."""
     model.eval()
     correct = 0
@@ -243,9 +202,8 @@ def train_seed_model(
         generator = epoch_generator(seed, epoch)
         order = torch.randperm(n, generator=generator)
         loss_sum, correct = 0.0, 0
-        bar = tqdm(
-            range(steps_per_epoch), desc=f"seed {seed} epoch {epoch + 1}/{recipe.epochs}", disable=not progress,
-            file=sys.stderr, ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0,
+        bar = progress_bar(
+            range(steps_per_epoch), desc=f"seed {seed} epoch {epoch + 1}/{recipe.epochs}", disable=not progress
         )
         for step in bar:
             lr = learning_rate(epoch * steps_per_epoch + step, steps_per_epoch, recipe)
@@ -268,18 +226,31 @@ def train_seed_model(
         test_accuracy = evaluate(model, test_set, device, flip_average=False)
         seconds += time.perf_counter() - started
         history.append(
-            {"epoch": epoch + 1, "loss": loss_sum / n, "train_accuracy_augmented": correct / n,
-             "test_accuracy": test_accuracy, "seconds": seconds}
+            {
+                "epoch": epoch + 1,
+                "loss": loss_sum / n,
+                "train_accuracy_augmented": correct / n,
+                "test_accuracy": test_accuracy,
+                "seconds": seconds,
+            }
         )
         print(
             f"seed {seed} epoch {epoch + 1}/{recipe.epochs}: loss {loss_sum / n:.4f}, "
             f"train acc (augmented) {correct / n:.4f}, test acc {test_accuracy:.4f}, {seconds:.1f} s",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
         tmp = Path(f"{checkpoint}.tmp")
         torch.save(
-            {"signature": signature, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scaler": scaler.state_dict(), "history": history, "seconds": seconds},
+            {
+                "signature": signature,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "history": history,
+                "seconds": seconds,
+            },
             tmp,
         )
         os.replace(tmp, checkpoint)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from cnntopo.plotting import save_figure, use_file_backend
 from cnntopo.provenance import write_table
 
 SUMMARY_COLUMNS = (
-    "seed", "train_accuracy", "test_accuracy", "test_accuracy_no_flip_average", "epochs", "seconds",
-    "images_per_second", "device",
+    "seed",
+    "train_accuracy",
+    "test_accuracy",
+    "test_accuracy_no_flip_average",
+    "epochs",
+    "seconds",
+    "images_per_second",
+    "device",
 )
 CURVE_COLUMNS = ("seed", "epoch", "loss", "train_accuracy_augmented", "test_accuracy", "seconds")
 
@@ -22,9 +30,6 @@ def read_metrics(paths: Sequence[Path]) -> list[dict[str, Any]]:
 
 def plot_training_curves(metrics: Sequence[dict[str, Any]], figure: Path) -> None:
     """Loss and test accuracy per epoch, one line per seed; written as PNG and PDF."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
@@ -40,9 +45,7 @@ def plot_training_curves(metrics: Sequence[dict[str, Any]], figure: Path) -> Non
     fig.suptitle(
         f"{len(metrics)} seed models: final test accuracy {min(accuracies):.3f}-{max(accuracies):.3f}", fontsize=10
     )
-    fig.savefig(figure, dpi=150)
-    fig.savefig(figure.with_suffix(".pdf"))
-    plt.close(fig)
+    save_figure(fig, figure)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = read_metrics(args.metrics)
     write_table(args.table, metrics, SUMMARY_COLUMNS)
     write_table(args.curves_table, [{"seed": m["seed"], **h} for m in metrics for h in m["history"]], CURVE_COLUMNS)
+    use_file_backend()
     plot_training_curves(metrics, args.figure)
     for m in metrics:
         print(f"seed {m['seed']}: train {m['train_accuracy']:.4f}, test {m['test_accuracy']:.4f}, {m['seconds']:.1f} s")

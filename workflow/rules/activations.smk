@@ -1,7 +1,7 @@
 rule extract_activations:
-    """Top-l2 point clouds of the 17 Conv2d layers of one model, B batches of N test images, as a Zarr store."""
+    """Top-l2 point clouds of the Conv2d layers of one model, B batches of N test images, as a Zarr store."""
     input:
-        weights="results/models/{branch}/seed{seed}.pt",
+        weights=rules.train_model.output.weights,
         data=dataset_input,
     output:
         directory("results/activations/{branch}/seed{seed}.zarr"),
@@ -9,6 +9,13 @@ rule extract_activations:
         "results/logs/extract_activations/{branch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/extract_activations/{branch}/seed{seed}.tsv"
+    conda:
+        ENVIRONMENT
+    threads: 1
+    resources:
+        mem_mb=estimate("extract_activations_mem"),
+        runtime=estimate("extract_activations_runtime"),
+        gpu=int(USE_GPU),
     params:
         data=data_json,
         n_images=lambda w: branch_config(w)["activations"]["n_images"],
@@ -17,15 +24,8 @@ rule extract_activations:
         extract_batch=lambda w: branch_config(w)["activations"]["extract_batch"],
         digest=settings_digest,
         device=config["device"],
-    threads: 1
-    resources:
-        mem_mb=per_attempt(extract_mem),
-        runtime=per_attempt(extract_runtime),
-        gpu=int(USE_GPU),
-    conda:
-        ENVIRONMENT
     shell:
-        "python -m cnntopo.activations --weights {input.weights} --data {params.data:q}"
+        "python -m cnntopo.ph.activations --weights {input.weights} --data {params.data:q}"
         " --n-images {params.n_images} --batches {params.batches} --data-seed {params.data_seed}"
         " --extract-batch {params.extract_batch} --config-digest {params.digest} --out {output}"
         " --device {params.device} --threads {threads} > {log} 2>&1"

@@ -1,10 +1,13 @@
+# Validation, the constants every rule file reads, and input functions (rna-seq-star-deseq2 style).
 import json
 from pathlib import Path
 
+from cnntopo import resources
 from cnntopo.config import ConfigError, load_schema, validate_config
+from cnntopo.layers import layer_count
+from cnntopo.ph.similarity import METRICS as METRIC_TABLE
+from cnntopo.ph.specificity import cross_partners as _cross_partners
 from cnntopo.provenance import stable_digest
-from cnntopo import resources as estimate
-from cnntopo.similarity import METRIC_NAMES
 
 try:
     _validated = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -22,28 +25,34 @@ shell.prefix("export PYTHONPATH=%s:${{PYTHONPATH:-}}; " % (Path(workflow.basedir
 BRANCHES = config["branches"]
 SEEDS = list(range(config["seeds"]))
 USE_GPU = config["resources"]["gpu"]
-BATCHES = list(range(config["ph"]["activations"]["batches"]))
-_references = config["ph"]["specificity"]["references"]
+PH = config["ph"]
+PH_METRICS = PH["metrics"]
+PH_LAYERS = layer_count(PH["model"]["arch"], "conv")
+BATCHES = list(range(PH["activations"]["batches"]))
+_references = PH["specificity"]["references"]
 REFERENCES = SEEDS if _references == "all" else sorted(_references)
+_sensitivity_layers = PH["sensitivity"]["layers"]
+SENSITIVITY_LAYERS = list(range(PH_LAYERS)) if _sensitivity_layers == "all" else _sensitivity_layers
 
 
 def cross_partners(seed):
-    """The models the cross_model_distances job of `seed` compares it with. With all pairs, each unordered
-    pair is computed once (by its smaller seed); the specificity rule uses the transpose for the other."""
-    return [s for s in SEEDS if s > seed] if _references == "all" else [s for s in SEEDS if s != seed]
+    """The models the cross_model_distances job of `seed` compares it with (cnntopo.ph.specificity)."""
+    return _cross_partners(seed, SEEDS, _references)
 
 
 CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
-METRICS = config["ph"]["metrics"]
-_sensitivity_layers = config["ph"]["sensitivity"]["layers"]
-SENSITIVITY_LAYERS = list(range(17)) if _sensitivity_layers == "all" else _sensitivity_layers
+
+
+def estimate(name):
+    """The resource estimate `name` of cnntopo.resources for this config, scaled by the attempt."""
+    return resources.per_attempt(getattr(resources, name), config)
 
 
 wildcard_constraints:
     branch="ph|mapper",
     seed=r"\d+",
     batch=r"\d+",
-    metric="|".join(METRIC_NAMES),
+    metric="|".join(METRIC_TABLE),
     variant=r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?",
     layer=r"\d+",
 
@@ -73,20 +82,16 @@ def settings_digest(wildcards):
     return stable_digest({"data": config["data"], "branch": wildcards.branch, "seed": int(wildcards.seed), **relevant})
 
 
-def diagram_files(branch, seed):
-    return expand("results/persistence/{branch}/seed{seed}/batch{batch}.npz", branch=branch, seed=seed, batch=BATCHES)
-
-
 def metric_inputs(branch, metric, seed):
-    """What a metric reads of one model: SW its diagram files, CKA and Procrustes its activation store."""
-    if metric == "sw":
-        return diagram_files(branch, seed)
-    return [f"results/activations/{branch}/seed{seed}.zarr"]
+    """What a metric reads of one model (cnntopo.ph.similarity.METRICS): its diagram files or its store."""
+    if METRIC_TABLE[metric].reads == "diagrams":
+        return expand(rules.persistence_diagrams.output[0], branch=branch, seed=seed, batch=BATCHES)
+    return expand(rules.extract_activations.output[0], branch=branch, seed=seed)
 
 
 def sw_options(wildcards):
     """Command-line options of the SW metric; empty for the others, so SW settings never rerun their jobs."""
-    if wildcards.metric != "sw":
+    if METRIC_TABLE[wildcards.metric].reads != "diagrams":
         return ""
     sw = branch_config(wildcards)["sw"]
     return f"--directions {sw['directions']} --dim {sw['homology_dim']}"
@@ -94,151 +99,28 @@ def sw_options(wildcards):
 
 def ph_options(wildcards):
     """PH settings for jobs that recompute diagrams (SW sensitivity); empty for the other metrics."""
-    if wildcards.metric != "sw":
+    if METRIC_TABLE[wildcards.metric].reads != "diagrams":
         return ""
     ph = branch_config(wildcards)["persistence"]
     return f"--maxdim {ph['maxdim']} --backend {ph['backend']}"
 
 
-def per_attempt(estimate_of_wildcards):
-    """A resource callable that grows with the attempt: a global retry (--retries, the SLURM profile)
-    resubmits a job killed for memory or time with 2x, then 3x the estimate."""
-
-    def scaled(wildcards, attempt):
-        return estimate_of_wildcards(wildcards) * attempt
-
-    return scaled
-
-
-def max_channels(wildcards):
-    return 8 * branch_config(wildcards)["model"]["width"]
-
-
-# Resource estimates per rule (cnntopo.resources), from the config rather than guesses.
-def _width(w):
-    return branch_config(w)["model"]["width"]
-
-
-def _activations(w):
-    return branch_config(w)["activations"]
-
-
-def train_mem(w):
-    return estimate.train_mem_mb(config["data"], _width(w), branch_config(w)["train"]["batch_size"], USE_GPU)
-
-
-def train_runtime(w):
-    return estimate.train_runtime_min(config["data"], _width(w), branch_config(w)["train"]["epochs"], USE_GPU)
-
-
-def extract_mem(w):
-    return estimate.extract_mem_mb(config["data"], _width(w), _activations(w)["n_images"], _activations(w)["extract_batch"])
-
-
-def extract_runtime(w):
-    a = _activations(w)
-    return estimate.extract_runtime_min(config["data"], _width(w), a["n_images"], a["batches"], USE_GPU)
-
-
-def persistence_mem(w):
-    return estimate.persistence_mem_mb(_activations(w)["n_images"])
-
-
-def persistence_runtime(w):
-    return estimate.persistence_runtime_min(_activations(w)["n_images"])
-
-
-def distances_mem(w):
-    """The store's (B, N, c) layers of two models, prepared one model at a time."""
-    a = _activations(w)
-    return estimate.layer_distances_mem_mb(a["batches"], a["n_images"], max_channels(w))
-
-
-def within_runtime(w):
-    a = _activations(w)
-    return estimate.layer_distances_runtime_min(w.metric, 136 * a["batches"], a["n_images"], max_channels(w))
-
-
-def cross_runtime(w):
-    a = _activations(w)
-    pairs = 289 * len(cross_partners(int(w.seed))) * a["batches"]
-    return estimate.layer_distances_runtime_min(w.metric, pairs, a["n_images"], max_channels(w))
-
-
-def sensitivity_runtime(w):
-    step = branch_config(w)["sensitivity"]["step"]
-    n = _activations(w)["n_images"]
-    return estimate.sensitivity_runtime_min(w.metric, len(SENSITIVITY_LAYERS), max_channels(w), step, n)
-
-
-def all_targets():
-    targets = []
-    if "ph" in BRANCHES:
-        targets += [
-            "results/models/ph/training_summary.csv",
-            "results/models/ph/training_curves.png",
-            "results/comparison/ph/comparison.csv",
-            *expand("results/figures/ph/{metric}/figure5_within.png", metric=METRICS),
-            *expand("results/figures/ph/{metric}/figure6_specificity.png", metric=METRICS),
-            *expand("results/figures/ph/{metric}/figure7_sensitivity.png", metric=METRICS),
-        ]
-    if "mapper" in BRANCHES:
-        targets += mapper_targets()
-    return targets
-
-
-# The mapper branch: one model, point clouds per sampling mode ("variant"; noisy ones "<mode>_sigma<s>").
-MAPPER = config["mapper"]
-MAPPER_SEED = MAPPER["seed"]
-MAPPER_WEIGHTS = f"results/models/mapper/seed{MAPPER_SEED}.pt"
-NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
-FIGURE_ROWS = {
-    "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
-    "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
-}
-
-
-def variant_mode(variant):
-    return variant.split("_sigma")[0]
-
-
-def variant_sigma(variant):
-    return float(variant.split("_sigma")[1]) if "_sigma" in variant else 0.0
-
-
-def graph_file(variant, layer):
-    return f"results/mapper/graphs/{variant}/layer{layer:02d}.json"
-
-
-def mapper_targets():
-    figures = [f"results/figures/mapper/{name}.png" for name, rows in FIGURE_ROWS.items() if rows]
-    if NOISY_VARIANTS:
-        figures += ["results/figures/mapper/figure10_noise_examples.png", "results/figures/mapper/figure11_noise.png"]
+def ph_targets():
+    figures = [
+        rules.figure_within.output.figure,
+        rules.figure_specificity.output.figure,
+        rules.figure_sensitivity.output.figure,
+    ]
     return [
-        "results/models/mapper/training_summary.csv",
-        "results/figures/mapper/figure4_foreground.png",
-        "results/figures/mapper/figure12_purity.png",
-        *figures,
+        *expand(rules.summarize_training.output.table, branch="ph"),
+        *expand(rules.summarize_training.output.figure, branch="ph"),
+        *expand(rules.comparison.output.table, branch="ph"),
+        *[path for figure in figures for path in expand(figure, branch="ph", metric=PH_METRICS)],
     ]
 
 
-def print_summary():
-    """Shown at the end of a successful run: specificity beside the paper's values, and the comparison."""
-    import csv
-
-    purity = Path("results/figures/mapper/figure12_purity.csv")
-    if purity.exists():
-        print(f"Mapper purity by layer ({purity}):\n{purity.read_text()}")
-    for metric in METRICS if "ph" in BRANCHES else []:
-        summary = Path(f"results/specificity/ph/{metric}/specificity_summary.csv")
-        if summary.exists():
-            with open(summary) as handle:
-                row = next(csv.DictReader(handle))
-            print(
-                f"Specificity of {metric} ({row['pairs']} model pairs): rho at layer {row['layer_of_interest']} = "
-                f"{float(row['rho_layer']):.3f}, over all layers = {float(row['rho_overall']):.3f}"
-                + (f" (paper: {row['paper_rho_layer_9']} and {row['paper_rho_overall']})" if metric == "sw" else "")
-            )
-    comparison = Path("results/comparison/ph/comparison.csv")
-    if comparison.exists():
-        print(f"\n{comparison}:\n{comparison.read_text()}")
+def all_targets():
+    return [
+        *(ph_targets() if "ph" in BRANCHES else []),
+        *(mapper_targets() if "mapper" in BRANCHES else []),
+    ]

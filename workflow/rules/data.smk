@@ -4,16 +4,16 @@ if config["data"]["dataset"] == "cifar10":
         """Make sure CIFAR-10 (python format) is under data.root; downloads it only with data.download."""
         output:
             directory(f"{config['data']['root']}/cifar-10-batches-py"),
-        params:
-            root=config["data"]["root"],
-            download="--download" if config["data"]["download"] else "",
         log:
             "results/logs/download_cifar10.log",
         localrule: True
+        conda:
+            ENVIRONMENT
         resources:
             mem_mb=1000,
             runtime=30,
-        conda:
-            ENVIRONMENT
+        params:
+            root=config["data"]["root"],
+            download="--download" if config["data"]["download"] else "",
         shell:
             "python -m cnntopo.data download-cifar10 --root {params.root:q} {params.download} > {log} 2>&1"

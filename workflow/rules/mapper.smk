@@ -6,6 +6,11 @@ rule foreground_masks:
         "results/mapper/masks.npz",
     log:
         "results/logs/foreground_masks.log",
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=estimate("foreground_masks_mem"),
+        runtime=estimate("foreground_masks_runtime"),
     params:
         data=data_json,
         n_images="" if MAPPER["n_images"] is None else f"--n-images {MAPPER['n_images']}",
@@ -13,13 +18,8 @@ rule foreground_masks:
         method=MAPPER["foreground"]["method"],
         faithful="--faithful" if MAPPER["foreground"]["faithful"] else "",
         iterations=MAPPER["foreground"]["iterations"],
-    resources:
-        mem_mb=per_attempt(lambda w: estimate.train_mem_mb(config["data"], 1, 1, True)),
-        runtime=per_attempt(lambda w: 10 + estimate.split_sizes(config["data"])[0] // 20_000),
-    conda:
-        ENVIRONMENT
     shell:
-        "python -m cnntopo.foreground masks --data {params.data:q} {params.n_images} --subset-seed {params.seed}"
+        "python -m cnntopo.mapper.foreground masks --data {params.data:q} {params.n_images} --subset-seed {params.seed}"
         " --method {params.method} {params.faithful} --iterations {params.iterations} --out {output} > {log} 2>&1"
 
 
@@ -29,26 +29,26 @@ rule receptive_fields:
         "results/mapper/receptive_fields.npz",
     log:
         "results/logs/receptive_fields.log",
-    params:
-        arch=MAPPER["model"]["arch"],
-        width=MAPPER["model"]["width"],
-        size=estimate.image_side(config["data"]),
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENVIRONMENT
+    params:
+        arch=MAPPER["model"]["arch"],
+        width=MAPPER["model"]["width"],
+        size=resources.image_side(config["data"]),
     shell:
-        "python -m cnntopo.foreground receptive-fields --arch {params.arch} --width {params.width}"
+        "python -m cnntopo.mapper.foreground receptive-fields --arch {params.arch} --width {params.width}"
         " --image-size {params.size} --out {output} > {log} 2>&1"
 
 
 rule mapper_activations:
     """Points of the 16 mapper layers under sampling {wildcards.variant} (noise sigma in its name, if any)."""
     input:
-        weights=MAPPER_WEIGHTS,
-        masks="results/mapper/masks.npz",
-        fields="results/mapper/receptive_fields.npz",
+        weights=expand(rules.train_model.output.weights, branch="mapper", seed=MAPPER_SEED),
+        masks=rules.foreground_masks.output[0],
+        fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:
         directory("results/activations/mapper/{variant}.zarr"),
@@ -56,6 +56,13 @@ rule mapper_activations:
         "results/logs/mapper_activations/{variant}.log",
     benchmark:
         "results/benchmarks/mapper_activations/{variant}.tsv"
+    conda:
+        ENVIRONMENT
+    threads: 1
+    resources:
+        mem_mb=estimate("mapper_activations_mem"),
+        runtime=estimate("mapper_activations_runtime"),
+        gpu=int(USE_GPU),
     params:
         data=data_json,
         mode=lambda w: variant_mode(w.variant),
@@ -65,34 +72,42 @@ rule mapper_activations:
         full_cap=MAPPER["full_cap"],
         extract_batch=MAPPER["extract_batch"],
         device=config["device"],
-    threads: 1
-    resources:
-        mem_mb=per_attempt(
-            lambda w: estimate.mapper_activations_mem_mb(
-                config["data"], MAPPER["model"]["width"], MAPPER["extract_batch"], MAPPER["full_cap"]
-            )
-        ),
-        runtime=per_attempt(
-            lambda w: estimate.extract_runtime_min(
-                config["data"], MAPPER["model"]["width"], estimate.split_sizes(config["data"])[0], 1, USE_GPU
-            )
-        ),
-        gpu=int(USE_GPU),
-    conda:
-        ENVIRONMENT
     shell:
-        "python -m cnntopo.mapper_activations --weights {input.weights} --data {params.data:q} --masks {input.masks}"
+        "python -m cnntopo.mapper.activations --weights {input.weights} --data {params.data:q} --masks {input.masks}"
         " --receptive-fields {input.fields} --mode {params.mode} --sigma {params.sigma} --noise-seed {params.noise_seed}"
         " --sampling-seed {params.sampling_seed} --full-cap {params.full_cap} --extract-batch {params.extract_batch}"
         " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule mapper_graph:
-    """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: JSON (with purity) and an HTML page."""
+    """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters and purity (JSON)."""
     input:
-        "results/activations/mapper/{variant}.zarr",
+        rules.mapper_activations.output[0],
     output:
-        json="results/mapper/graphs/{variant}/layer{layer}.json",
+        "results/mapper/graphs/{variant}/layer{layer}.json",
+    log:
+        "results/logs/mapper_graph/{variant}/layer{layer}.log",
+    conda:
+        ENVIRONMENT
+    threads: 1
+    resources:
+        mem_mb=estimate("mapper_graph_mem"),
+        runtime=estimate("mapper_graph_runtime"),
+    params:
+        intervals=MAPPER["graph"]["intervals"],
+        overlap=lambda w: MAPPER["graph"]["noise_overlap" if "_sigma" in w.variant else "overlap"],
+        min_samples=MAPPER["graph"]["min_samples"],
+        eps="" if MAPPER["graph"]["eps"] is None else f"--eps {MAPPER['graph']['eps']}",
+    shell:
+        "python -m cnntopo.mapper.graph --store {input} --layer {wildcards.layer} --intervals {params.intervals}"
+        " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps} --json {output} > {log} 2>&1"
+
+
+rule mapper_graph_page:
+    """One mapper graph drawn: an offline HTML page and a static figure with its node table."""
+    input:
+        rules.mapper_graph.output[0],
+    output:
         html=report(
             "results/mapper/graphs/{variant}/layer{layer}.html",
             caption="../report/mapper_graph.rst",
@@ -101,23 +116,18 @@ rule mapper_graph:
         ),
         figure="results/mapper/graphs/{variant}/layer{layer}.png",
         pdf="results/mapper/graphs/{variant}/layer{layer}.pdf",
+        table="results/mapper/graphs/{variant}/layer{layer}.csv",
     log:
-        "results/logs/mapper_graph/{variant}/layer{layer}.log",
-    params:
-        intervals=MAPPER["graph"]["intervals"],
-        overlap=lambda w: MAPPER["graph"]["noise_overlap" if "_sigma" in w.variant else "overlap"],
-        min_samples=MAPPER["graph"]["min_samples"],
-        eps="" if MAPPER["graph"]["eps"] is None else f"--eps {MAPPER['graph']['eps']}",
-    threads: 1
-    resources:
-        mem_mb=per_attempt(lambda w: estimate.mapper_graph_mem_mb(MAPPER["full_cap"], 8 * MAPPER["model"]["width"])),
-        runtime=per_attempt(lambda w: estimate.mapper_graph_runtime_min(MAPPER["full_cap"], 8 * MAPPER["model"]["width"])),
+        "results/logs/mapper_graph_page/{variant}/layer{layer}.log",
+    localrule: True
     conda:
         ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
     shell:
-        "python -m cnntopo.mapper --store {input} --layer {wildcards.layer} --intervals {params.intervals}"
-        " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps}"
-        " --json {output.json} --html {output.html} --figure {output.figure} > {log} 2>&1"
+        "python -m cnntopo.mapper.figures graph --graph {input} --html {output.html} --out {output.figure}"
+        " --table {output.table} > {log} 2>&1"
 
 
 rule figure_mapper_grid:
@@ -130,10 +140,16 @@ rule figure_mapper_grid:
         ),
         pdf="results/figures/mapper/{figure}.pdf",
         table="results/figures/mapper/{figure}.csv",
-    wildcard_constraints:
-        figure="figure8|figure9",
     log:
         "results/logs/figure_mapper_grid/{figure}.log",
+    wildcard_constraints:
+        figure="figure8|figure9",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         rows=lambda w: " ".join(FIGURE_ROWS[w.figure]),
         columns=" ".join(f"layer_{l}" for l in MAPPER["layers"]),
@@ -141,44 +157,36 @@ rule figure_mapper_grid:
             "figure8": "Figure 8: mapper graphs of random (one position per image) and full activations",
             "figure9": "Figure 9: mapper graphs of the foreground and background activations with the largest weights",
         }[w.figure],
-    localrule: True
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        ENVIRONMENT
     shell:
-        "python -m cnntopo.mapper_figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
         " --title {params.title:q} --out {output.figure} --table {output.table} > {log} 2>&1"
 
 
 rule figure_noise_graphs:
     """Figure 11: mapper graphs of the last layer as the input noise grows, for each noise sampling mode."""
     input:
-        [
-            graph_file(v, MAPPER["noise"]["layer"])
-            for m in MAPPER["noise"]["sampling"]
-            for v in [m, *[f"{m}_sigma{s}" for s in MAPPER["noise"]["sigmas"]]]
-        ],
+        noise_graph_files(),
     output:
         figure=report(
-            "results/figures/mapper/figure11_noise.png", caption="../report/mapper_noise.rst", category="Mapper figures"
+            "results/figures/mapper/figure11_noise.png",
+            caption="../report/mapper_noise.rst",
+            category="Mapper figures",
         ),
         pdf="results/figures/mapper/figure11_noise.pdf",
         table="results/figures/mapper/figure11_noise.csv",
     log:
         "results/logs/figure_noise_graphs.log",
-    params:
-        rows=" ".join(MAPPER["noise"]["sampling"]),
-        columns=" ".join(["sigma_0", *[f"sigma_{s}" for s in MAPPER["noise"]["sigmas"]]]),
     localrule: True
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENVIRONMENT
+    params:
+        rows=" ".join(MAPPER["noise"]["sampling"]),
+        columns=" ".join(["sigma_0", *[f"sigma_{s}" for s in MAPPER["noise"]["sigmas"]]]),
     shell:
-        "python -m cnntopo.mapper_figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
         " --title 'Figure 11: mapper graphs of the last layer under Gaussian input noise'"
         " --out {output.figure} --table {output.table} > {log} 2>&1"
 
@@ -189,7 +197,9 @@ rule figure_purity:
         [graph_file(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]],
     output:
         figure=report(
-            "results/figures/mapper/figure12_purity.png", caption="../report/mapper_purity.rst", category="Mapper figures"
+            "results/figures/mapper/figure12_purity.png",
+            caption="../report/mapper_purity.rst",
+            category="Mapper figures",
         ),
         pdf="results/figures/mapper/figure12_purity.pdf",
         table=report(
@@ -199,24 +209,24 @@ rule figure_purity:
         ),
     log:
         "results/logs/figure_purity.log",
-    params:
-        class_index=MAPPER["purity_class"],
     localrule: True
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENVIRONMENT
+    params:
+        class_index=MAPPER["purity_class"],
     shell:
-        "python -m cnntopo.mapper_figures purity --graphs {input} --class-index {params.class_index}"
+        "python -m cnntopo.mapper.figures purity --graphs {input} --class-index {params.class_index}"
         " --out {output.figure} --table {output.table} > {log} 2>&1"
 
 
 rule figure_foreground:
     """Figure 4: images, their foreground masks, and the foreground weight of each position of one layer."""
     input:
-        masks="results/mapper/masks.npz",
-        fields="results/mapper/receptive_fields.npz",
+        masks=rules.foreground_masks.output[0],
+        fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:
         figure=report(
@@ -228,17 +238,17 @@ rule figure_foreground:
         table="results/figures/mapper/figure4_foreground.csv",
     log:
         "results/logs/figure_foreground.log",
-    params:
-        data=data_json,
-        layer=MAPPER["layers"][0],
     localrule: True
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        ENVIRONMENT
+    params:
+        data=data_json,
+        layer=MAPPER["layers"][0],
     shell:
-        "python -m cnntopo.mapper_figures masks --data {params.data:q} --masks {input.masks}"
+        "python -m cnntopo.mapper.figures masks --data {params.data:q} --masks {input.masks}"
         " --receptive-fields {input.fields} --layer {params.layer} --out {output.figure} --table {output.table}"
         " > {log} 2>&1"
 
@@ -257,16 +267,16 @@ rule figure_noise_examples:
         table="results/figures/mapper/figure10_noise_examples.csv",
     log:
         "results/logs/figure_noise_examples.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         data=data_json,
         sigmas=" ".join(map(str, MAPPER["noise"]["sigmas"])),
         seed=MAPPER["noise"]["seed"],
-    localrule: True
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
     shell:
-        "python -m cnntopo.mapper_figures noise --data {params.data:q} --sigmas {params.sigmas}"
+        "python -m cnntopo.mapper.figures noise --data {params.data:q} --sigmas {params.sigmas}"
         " --noise-seed {params.seed} --out {output.figure} --table {output.table} > {log} 2>&1"

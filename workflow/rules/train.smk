@@ -9,6 +9,13 @@ rule train_model:
         "results/logs/train_model/{branch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_model/{branch}/seed{seed}.tsv"
+    conda:
+        ENVIRONMENT
+    threads: 1
+    resources:
+        mem_mb=estimate("train_model_mem"),
+        runtime=estimate("train_model_runtime"),
+        gpu=int(USE_GPU),
     params:
         data=data_json,
         arch=lambda w: branch_config(w)["model"]["arch"],
@@ -16,13 +23,6 @@ rule train_model:
         recipe=lambda w: json.dumps(branch_config(w)["train"], sort_keys=True),
         checkpoint="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],
-    threads: 1
-    resources:
-        mem_mb=per_attempt(train_mem),
-        runtime=per_attempt(train_runtime),
-        gpu=int(USE_GPU),
-    conda:
-        ENVIRONMENT
     shell:
         "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
         " --seed {wildcards.seed} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
@@ -33,7 +33,7 @@ rule summarize_training:
     """Per-seed accuracies and training curves of the {wildcards.branch} branch."""
     input:
         metrics=lambda w: expand(
-            "results/models/{branch}/seed{seed}.metrics.json",
+            rules.train_model.output.metrics,
             branch=w.branch,
             seed=SEEDS if w.branch == "ph" else [MAPPER_SEED],
         ),
@@ -53,11 +53,11 @@ rule summarize_training:
     log:
         "results/logs/summarize_training/{branch}.log",
     localrule: True
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        ENVIRONMENT
     shell:
         "python -m cnntopo.training_summary --metrics {input.metrics} --table {output.table}"
         " --curves-table {output.curves_table} --figure {output.figure} > {log} 2>&1"

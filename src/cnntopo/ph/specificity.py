@@ -11,8 +11,8 @@ authors' analysis.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -21,6 +21,15 @@ from cnntopo.provenance import write_table
 PAPER_LAYER_OF_INTEREST = 9
 PAPER_RHO_LAYER_9 = 0.907
 PAPER_RHO_OVERALL = 0.910
+
+
+def cross_partners(seed: int, seeds: Sequence[int], references: str | Sequence[int]) -> list[int]:
+    """The models whose cross matrices against ``seed`` are computed (``references``: "all" or reference seeds).
+
+    With "all", each unordered pair is computed once, by its smaller seed: the transpose serves the
+    other order (:func:`cross_matrices_by_pair`). With a list, each reference meets every other model.
+    """
+    return [s for s in seeds if s > seed] if references == "all" else [s for s in seeds if s != seed]
 
 
 def row_correlations(within: np.ndarray, cross: np.ndarray) -> np.ndarray:
@@ -66,22 +75,33 @@ def layer_table(pairs: Sequence[dict]) -> list[dict]:
     for layer in sorted({p["layer"] for p in pairs}):
         values = np.array([p["rho"] for p in pairs if p["layer"] == layer])
         finite = values[np.isfinite(values)]
-        table.append({"layer": layer, "rho_mean": float(finite.mean()) if len(finite) else float("nan"),
-                      "rho_std": float(finite.std()) if len(finite) else float("nan"),
-                      "pairs": len(finite), "undefined": int(len(values) - len(finite))})
+        table.append(
+            {
+                "layer": layer,
+                "rho_mean": float(finite.mean()) if len(finite) else float("nan"),
+                "rho_std": float(finite.std()) if len(finite) else float("nan"),
+                "pairs": len(finite),
+                "undefined": int(len(values) - len(finite)),
+            }
+        )
     return table
 
 
 def summary(pairs: Sequence[dict], layer_of_interest: int) -> dict[str, float]:
     rho = np.array([p["rho"] for p in pairs])
     at_layer = np.array([p["rho"] for p in pairs if p["layer"] == layer_of_interest])
-    return {"layer_of_interest": layer_of_interest, "rho_layer": float(np.nanmean(at_layer)),
-            "rho_overall": float(np.nanmean(rho)), "pairs": len({(p["reference"], p["other"]) for p in pairs}),
-            "paper_rho_layer_9": PAPER_RHO_LAYER_9, "paper_rho_overall": PAPER_RHO_OVERALL}
+    return {
+        "layer_of_interest": layer_of_interest,
+        "rho_layer": float(np.nanmean(at_layer)),
+        "rho_overall": float(np.nanmean(rho)),
+        "pairs": len({(p["reference"], p["other"]) for p in pairs}),
+        "paper_rho_layer_9": PAPER_RHO_LAYER_9,
+        "paper_rho_overall": PAPER_RHO_OVERALL,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.specificity", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.specificity", description=__doc__)
     parser.add_argument("--within", type=Path, nargs="+", required=True, help="within-model matrices (.npz)")
     parser.add_argument("--cross", type=Path, nargs="+", required=True, help="cross-model matrices (.npz)")
     parser.add_argument("--references", type=int, nargs="+", required=True, help="seeds of the reference models A")
@@ -104,8 +124,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_table(args.pairs, pairs)
     write_table(args.table, layer_table(pairs))
     write_table(args.summary, [result])
-    print(f"{metric} specificity over {result['pairs']} model pairs: rho(layer {args.layer}) = {result['rho_layer']:.3f} "
-          f"(paper {PAPER_RHO_LAYER_9}), rho(all layers) = {result['rho_overall']:.3f} (paper {PAPER_RHO_OVERALL})")
+    print(
+        f"{metric} specificity over {result['pairs']} model pairs: rho(layer {args.layer}) = {result['rho_layer']:.3f} "
+        f"(paper {PAPER_RHO_LAYER_9}), rho(all layers) = {result['rho_overall']:.3f} (paper {PAPER_RHO_OVERALL})"
+    )
 
 
 if __name__ == "__main__":

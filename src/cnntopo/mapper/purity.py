@@ -10,7 +10,7 @@ points per image works (full and top-5 sampling give several).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,6 +43,10 @@ def purity_summary(nodes: Sequence[np.ndarray], labels: np.ndarray) -> dict:
     covered = np.zeros(len(labels), dtype=bool)
     for members in nodes:
         covered[members] = True
-    return {"nodes": len(nodes), "points_in_nodes": float(covered.mean()),
-            "mean_node_purity": float(alpha.mean()) if len(alpha) else float("nan"),
-            "mean_point_purity": float(beta.mean()), "class_purity": class_purity(beta, labels)}
+    return {
+        "nodes": len(nodes),
+        "points_in_nodes": float(covered.mean()),
+        "mean_node_purity": float(alpha.mean()) if len(alpha) else float("nan"),
+        "mean_point_purity": float(beta.mean()),
+        "class_purity": class_purity(beta, labels),
+    }

@@ -12,18 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from cnntopo.provenance import write_table  # noqa: E402
-from cnntopo.specificity import row_correlations  # noqa: E402
+from cnntopo.ph.specificity import row_correlations
+from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
+from cnntopo.provenance import read_table, write_table
 
 
 def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label: str, cmap: str = "viridis"):
@@ -37,20 +34,6 @@ def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label
     plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
 
 
-def save_figure(fig, out: Path) -> None:
-    """Write ``out`` (PNG) and the same figure as PDF beside it, then close it."""
-    fig.savefig(out, dpi=150)
-    fig.savefig(out.with_suffix(".pdf"))
-    plt.close(fig)
-
-
-def add_figure_outputs(*commands: argparse.ArgumentParser) -> None:
-    """``--out`` (the PNG; a PDF is written beside it) and ``--table`` (its numbers) for figure commands."""
-    for command in commands:
-        command.add_argument("--out", type=Path, required=True, help="output figure (.png; a .pdf beside it)")
-        command.add_argument("--table", type=Path, required=True, help="output: the numbers plotted (.csv)")
-
-
 def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
     """Figure 5 from one within-model ``.npz`` (keys ``mean``, ``cv``, ``per_batch``, ``seed``, ``label``)."""
     with np.load(within) as data:
@@ -59,15 +42,25 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
     off_diagonal = ~np.eye(len(mean), dtype=bool)
     fig, (ax_mean, ax_cv) = plt.subplots(1, 2, figsize=(10, 4.3), constrained_layout=True)
     _heatmap(ax_mean, mean, f"Mean over {batches} batches", 0, mean.max(), metric_label)
-    _heatmap(ax_cv, cv, f"Coefficient of variation over batches (max {cv[off_diagonal].max():.3f})", 0,
-             max(cv.max(), 1e-12), "std / mean", cmap="magma")
+    _heatmap(
+        ax_cv,
+        cv,
+        f"Coefficient of variation over batches (max {cv[off_diagonal].max():.3f})",
+        0,
+        max(cv.max(), 1e-12),
+        "std / mean",
+        cmap="magma",
+    )
     fig.suptitle(
         f"Figure 5: distances between the layers of model seed {seed} ({metric_label}). Dark = similar layers; "
-        f"the paper finds a grid that follows the residual stages, CV < 0.17", fontsize=10)
+        f"the paper finds a grid that follows the residual stages, CV < 0.17",
+        fontsize=10,
+    )
     save_figure(fig, out)
     n = len(mean)
-    write_table(table, [{"layer_i": i, "layer_j": j, "mean": mean[i, j], "cv": cv[i, j]}
-                        for i in range(n) for j in range(n)])
+    write_table(
+        table, [{"layer_i": i, "layer_j": j, "mean": mean[i, j], "cv": cv[i, j]} for i in range(n) for j in range(n)]
+    )
 
 
 def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: int, out: Path, table: Path) -> None:
@@ -87,92 +80,128 @@ def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: in
     layers = np.arange(len(w))
     axes[2].plot(layers, w[layer], "o-", label=f"A vs A: row {layer}")
     axes[2].plot(layers, c[layer], "s--", label=f"A vs B: row {layer}")
-    axes[2].set(xlabel="layer j (Conv2d index)", ylabel=metric_label, xticks=layers[::2],
-                title=f"Row {layer} of both matrices: Pearson rho = {rho[layer]:.3f}")
+    axes[2].set(
+        xlabel="layer j (Conv2d index)",
+        ylabel=metric_label,
+        xticks=layers[::2],
+        title=f"Row {layer} of both matrices: Pearson rho = {rho[layer]:.3f}",
+    )
     axes[2].title.set_fontsize(9)
     axes[2].legend(fontsize=8)
     fig.suptitle(
         f"Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, "
-        f"not the initialisation (mean rho over layers {np.nanmean(rho):.3f})", fontsize=10)
+        f"not the initialisation (mean rho over layers {np.nanmean(rho):.3f})",
+        fontsize=10,
+    )
     save_figure(fig, out)
     n = len(w)
-    write_table(table, [{"layer_i": i, "layer_j": j, "within_A": w[i, j], "cross_A_B": c[i, j], "rho_row_i": rho[i]}
-                        for i in range(n) for j in range(n)])
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
+    write_table(
+        table,
+        [
+            {"layer_i": i, "layer_j": j, "within_A": w[i, j], "cross_A_B": c[i, j], "rho_row_i": rho[i]}
+            for i in range(n)
+            for j in range(n)
+        ],
+    )
 
 
 def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) -> None:
     """Figure 7 from a sensitivity curves CSV, copied beside the figure as its table."""
-    rows = _read_csv(curves)
+    rows = read_table(curves)
     write_table(table, rows)
-    layers = sorted({int(r["layer"]) for r in rows})
+    layers = sorted({r["layer"] for r in rows})
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, constrained_layout=True)
     for ax, layer in zip(axes[0], layers):
-        mine = [r for r in rows if int(r["layer"]) == layer]
-        fraction = [float(r["fraction_deleted"]) for r in mine]
-        distance = [float(r["distance"]) for r in mine]
-        baseline = float(mine[0]["baseline"])
-        ax.plot(fraction, distance, "o-", ms=3, label="original vs reduced")
+        mine = [r for r in rows if r["layer"] == layer]
+        fraction = [r["fraction_deleted"] for r in mine]
+        baseline = mine[0]["baseline"]
+        ax.plot(fraction, [r["distance"] for r in mine], "o-", ms=3, label="original vs reduced")
         ax.axhline(baseline, color="crimson", ls="--", label="baseline: same layer, other models")
-        detectable = [f for f, r in zip(fraction, mine) if r["detectable"] == "True"]
+        detectable = [f for f, r in zip(fraction, mine) if r["detectable"]]
         verdict = f"first detectable at {min(detectable):.2f}" if detectable else "no deletion detectable"
-        ax.set(xlabel="fraction of principal components deleted (k / c)", ylabel=metric_label,
-               title=f"layer {layer} (c = {mine[0]['channels']}): {verdict}", xlim=(0, 1))
+        ax.set(
+            xlabel="fraction of principal components deleted (k / c)",
+            ylabel=metric_label,
+            title=f"layer {layer} (c = {mine[0]['channels']}): {verdict}",
+            xlim=(0, 1),
+        )
         ax.title.set_fontsize(9)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"Figure 7: sensitivity of {metric_label} to deleting the lowest principal components", fontsize=10)
     save_figure(fig, out)
 
 
-def comparison(specificity_summaries: Sequence[Path], sensitivity_summaries: Sequence[Path], out: Path, table: Path) -> None:
-    """Metric x (specificity rho at the layer of interest and overall, first detectable deletion per layer)."""
-    rows = []
-    for spec_path, sens_path in zip(specificity_summaries, sensitivity_summaries):
-        spec = _read_csv(spec_path)[0]
-        sens = _read_csv(sens_path)
-        row = {"metric": spec["metric"], "rho_layer_of_interest": float(spec["rho_layer"]),
-               "layer_of_interest": int(spec["layer_of_interest"]), "rho_overall": float(spec["rho_overall"])}
-        for r in sens:
+def comparison(
+    specificity_summaries: Sequence[Path], sensitivity_summaries: Sequence[Path], out: Path, table: Path
+) -> None:
+    """Metric x (specificity rho at the layer of interest and overall, first detectable deletion per layer).
+
+    Summaries are joined on their ``metric`` column, in the order of ``specificity_summaries``. A first
+    detectable fraction is NaN where no deletion exceeded the baseline or where none was made (c <= step).
+    """
+    sensitivity: dict[str, list[dict]] = {}
+    for path in sensitivity_summaries:
+        for r in read_table(path):
+            sensitivity.setdefault(r["metric"], []).append(r)
+    rows, deletions = [], {}
+    for path in specificity_summaries:
+        spec = read_table(path)[0]
+        if spec["metric"] not in sensitivity:
+            raise ValueError(f"{path}: no sensitivity summary of metric {spec['metric']!r} was given")
+        row = {
+            "metric": spec["metric"],
+            "rho_layer_of_interest": spec["rho_layer"],
+            "layer_of_interest": spec["layer_of_interest"],
+            "rho_overall": spec["rho_overall"],
+        }
+        for r in sensitivity[spec["metric"]]:
             row[f"first_detectable_layer_{r['layer']}"] = r["first_detectable_fraction"]
+            deletions[spec["metric"], r["layer"]] = r["deletions"]
         rows.append(row)
     write_table(table, rows)
 
     metrics = [r["metric"] for r in rows]
-    layer_keys = [k for k in rows[0] if k.startswith("first_detectable_layer_")]
+    layers = [r["layer"] for r in sensitivity[metrics[0]]]
     fig, (ax_spec, ax_sens) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
     x = np.arange(len(metrics))
-    ax_spec.bar(x - 0.2, [r["rho_layer_of_interest"] for r in rows], 0.4,
-                label=f"layer {rows[0]['layer_of_interest']}")
+    ax_spec.bar(x - 0.2, [r["rho_layer_of_interest"] for r in rows], 0.4, label=f"layer {rows[0]['layer_of_interest']}")
     ax_spec.bar(x + 0.2, [r["rho_overall"] for r in rows], 0.4, label="all layers")
-    ax_spec.set(xticks=x, xticklabels=metrics, ylabel="mean Pearson rho over model pairs", ylim=(0, 1.05),
-                title="Specificity (higher: less dependent on the seed)")
+    ax_spec.set(
+        xticks=x,
+        xticklabels=metrics,
+        ylabel="mean Pearson rho over model pairs",
+        ylim=(0, 1.05),
+        title="Specificity (higher: less dependent on the seed)",
+    )
     ax_spec.title.set_fontsize(9)
     ax_spec.legend(fontsize=8)
-    width = 0.8 / len(layer_keys)
-    for i, key in enumerate(layer_keys):
-        values = [r[key] for r in rows]
-        heights = [1.0 if v == "none" else 0.0 if v == "n/a" else float(v) for v in values]
-        bars = ax_sens.bar(x + (i - (len(layer_keys) - 1) / 2) * width, heights, width,
-                           label=f"layer {key.rsplit('_', 1)[1]}")
-        for bar, v in zip(bars, values):
-            if v == "none":
+    width = 0.8 / len(layers)
+    for i, layer in enumerate(layers):
+        values = [r[f"first_detectable_layer_{layer}"] for r in rows]
+        undetected = [np.isnan(v) and deletions[m, layer] > 0 for m, v in zip(metrics, values)]
+        heights = [1.0 if none else 0.0 if np.isnan(v) else v for v, none in zip(values, undetected)]
+        bars = ax_sens.bar(x + (i - (len(layers) - 1) / 2) * width, heights, width, label=f"layer {layer}")
+        for bar, none in zip(bars, undetected):
+            if none:
                 bar.set_hatch("//")
                 bar.set_alpha(0.4)
-    ax_sens.set(xticks=x, xticklabels=metrics, ylabel="first detectable fraction of PCs deleted",
-                ylim=(0, 1.05), title="Sensitivity (lower: detects smaller deletions; hatched: none detected; absent: c <= step)")
+    ax_sens.set(
+        xticks=x,
+        xticklabels=metrics,
+        ylabel="first detectable fraction of PCs deleted",
+        ylim=(0, 1.05),
+        title="Sensitivity (lower: detects smaller deletions; hatched: none detected; absent: c <= step)",
+    )
     ax_sens.title.set_fontsize(9)
     ax_sens.legend(fontsize=8)
-    fig.suptitle("Topology (SW) beside CKA and Procrustes on the same point clouds (this project's result)",
-                 fontsize=10)
+    fig.suptitle(
+        "Topology (SW) beside CKA and Procrustes on the same point clouds (this project's result)", fontsize=10
+    )
     save_figure(fig, out)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.figures", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.figures", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     fig5 = sub.add_parser("within-heatmap", help="Figure 5")
     fig5.add_argument("--within", type=Path, required=True)
@@ -189,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries, same order")
     add_figure_outputs(fig5, fig6, fig7, compare)
     args = parser.parse_args(argv)
+    use_file_backend()
     if args.command == "within-heatmap":
         figure_within_heatmap(args.within, args.out, args.table)
     elif args.command == "specificity-heatmaps":

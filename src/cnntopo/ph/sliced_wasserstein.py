@@ -14,12 +14,12 @@ which numpy does far faster than persim's Python loops.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from cnntopo.pairwise import pairwise_matrix
+from cnntopo.ph.pairwise import pairwise_matrix
 
 _DIAGONAL = np.array([np.cos(0.25 * np.pi), np.sin(0.25 * np.pi)], dtype=np.float32).astype(np.float64)
 

@@ -7,7 +7,7 @@ Batches pair up by index: batch b of every model holds the same images.
 - cross-model: for a reference model A and each partner model B, ``(B, L, L)``
   d(layer i of A, layer j of B) per batch and the mean over batches.
 
-Inputs per model: for ``sw``, its per-batch diagram files (:mod:`cnntopo.persistence`);
+Inputs per model: for ``sw``, its per-batch diagram files (:mod:`cnntopo.ph.persistence`);
 for the cloud metrics (``cka``, ``procrustes``), its activation store.
 """
 
@@ -15,28 +15,33 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from cnntopo.pairwise import pairwise_matrix
-from cnntopo.persistence import diagram_meta, load_diagrams
+from cnntopo.ph.pairwise import pairwise_matrix
+from cnntopo.ph.persistence import diagram_meta, load_diagrams
+from cnntopo.ph.similarity import METRIC_NAMES, METRICS, Metric, make_metric
 from cnntopo.provenance import atomic_savez
-from cnntopo.similarity import METRIC_NAMES, Metric, make_metric
 from cnntopo.store import open_store
+
+
+def _reads_diagrams(metric: Metric) -> bool:
+    return METRICS[metric.name].reads == "diagrams"
 
 
 def model_seed(metric: Metric, path: Path) -> int:
     """The seed of the model an input belongs to, read from its metadata only."""
-    if metric.prepare_diagram is not None:
+    if _reads_diagrams(metric):
         return int(diagram_meta(path)["seed"])
     return int(open_store(path).attrs["seed"])
 
 
 def representations(metric: Metric, files: Sequence[Path]) -> tuple[int, list[list[Any]], list[int]]:
     """One model's prepared layer representations: (seed, ``reps[batch][layer]``, layer indices)."""
-    if metric.prepare_diagram is not None:
+    if _reads_diagrams(metric):
         loaded = sorted((load_diagrams(f, metric.diagram_dim) for f in files), key=lambda item: item[1]["batch"])
         seeds = {meta["seed"] for _, meta in loaded}
         if len(seeds) != 1:
@@ -65,8 +70,13 @@ def coefficient_of_variation(per_batch: np.ndarray) -> np.ndarray:
 def within_model(metric: Metric, files: Sequence[Path]) -> dict[str, np.ndarray]:
     seed, reps, layers = representations(metric, files)
     per_batch = np.stack([pairwise_matrix(batch, metric.distance) for batch in reps])
-    return {"seed": np.array(seed), "layers": np.array(layers), "per_batch": per_batch,
-            "mean": per_batch.mean(axis=0), "cv": coefficient_of_variation(per_batch)}
+    return {
+        "seed": np.array(seed),
+        "layers": np.array(layers),
+        "per_batch": per_batch,
+        "mean": per_batch.mean(axis=0),
+        "cv": coefficient_of_variation(per_batch),
+    }
 
 
 def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Sequence[Path]) -> dict[str, np.ndarray]:
@@ -84,12 +94,17 @@ def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Se
         others.append(other)
         stacks.append(np.stack([pairwise_matrix(a, metric.distance, b) for a, b in zip(reference, batches)]))
     per_batch = np.stack(stacks) if stacks else np.zeros((0, len(reference), len(layers), len(layers)))
-    return {"seed": np.array(seed), "others": np.array(others, dtype=np.int64), "layers": np.array(layers),
-            "per_batch": per_batch, "mean": per_batch.mean(axis=1)}
+    return {
+        "seed": np.array(seed),
+        "others": np.array(others, dtype=np.int64),
+        "layers": np.array(layers),
+        "per_batch": per_batch,
+        "mean": per_batch.mean(axis=1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.layer_distances", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.layer_distances", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     within = sub.add_parser("within", help="within-model matrices of one model")
     within.add_argument("--inputs", type=Path, nargs="+", required=True, help="the model's diagram files or store")

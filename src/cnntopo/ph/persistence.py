@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
@@ -87,7 +87,9 @@ def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
         return [data[diagram_key(layer, dim)] for layer in meta["layers"]], meta
 
 
-def store_diagrams(store_path: Path, batch: int, maxdim: int, backend: str) -> tuple[dict[int, list[np.ndarray]], dict]:
+def diagrams_of_store_batch(
+    store_path: Path, batch: int, maxdim: int, backend: str
+) -> tuple[dict[int, list[np.ndarray]], dict]:
     """Diagrams of every layer's cloud of one batch of an activation store, with their metadata."""
     store = open_store(store_path)
     if not 0 <= batch < store.attrs["batches"]:
@@ -99,21 +101,28 @@ def store_diagrams(store_path: Path, batch: int, maxdim: int, backend: str) -> t
             diagrams[layer] = persistence_diagrams(store.layer(layer)[batch], maxdim, backend)
         except ValueError as error:
             raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
-    meta = {"store": str(store_path), "seed": store.attrs["seed"], "batch": batch, "layers": layers,
-            "maxdim": maxdim, "backend": backend, "points": store.attrs["rows"],
-            "config_digest": store.attrs["config_digest"]}
+    meta = {
+        "store": str(store_path),
+        "seed": store.attrs["seed"],
+        "batch": batch,
+        "layers": layers,
+        "maxdim": maxdim,
+        "backend": backend,
+        "points": store.attrs["rows"],
+        "config_digest": store.attrs["config_digest"],
+    }
     return diagrams, meta
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.persistence", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.persistence", description=__doc__)
     parser.add_argument("--store", type=Path, required=True, help="activation store (.zarr)")
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--maxdim", type=int, default=1)
     parser.add_argument("--backend", choices=BACKENDS, default="giotto")
     parser.add_argument("--out", type=Path, required=True, help="output: diagrams (.npz)")
     args = parser.parse_args(argv)
-    diagrams, meta = store_diagrams(args.store, args.batch, args.maxdim, args.backend)
+    diagrams, meta = diagrams_of_store_batch(args.store, args.batch, args.maxdim, args.backend)
     save_diagrams(args.out, diagrams, meta)
     sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
     print(f"{args.out}: H1 points per layer {sizes}", file=sys.stderr)

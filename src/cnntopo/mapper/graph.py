@@ -14,14 +14,18 @@ preimage's neighbourhoods, not by the whole cloud; the cloud stays in its stored
 
 from __future__ import annotations
 
-import json
+import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.cluster import DBSCAN
+
+from cnntopo.mapper.purity import purity_summary
+from cnntopo.provenance import atomic_write_json
+from cnntopo.store import layer_key, open_store
 
 
 def l2_lens(points: np.ndarray) -> np.ndarray:
@@ -95,8 +99,12 @@ class MapperGraph:
                 values, counts = np.unique(labels[members], return_counts=True)
                 node["label_counts"] = {str(int(v)): int(c) for v, c in zip(values, counts)}
             nodes.append(node)
-        return {"params": self.params, "class_names": list(class_names) if class_names else None,
-                "nodes": nodes, "edges": [list(e) for e in self.edges]}
+        return {
+            "params": self.params,
+            "class_names": list(class_names) if class_names else None,
+            "nodes": nodes,
+            "edges": [list(e) for e in self.edges],
+        }
 
 
 def mapper_graph(
@@ -128,68 +136,32 @@ def mapper_graph(
             nodes.append(members[labels == cluster])
             node_interval.append(index)
     edges = _shared_point_edges(nodes, len(points))
-    params = {"lens": "l2 norm, min-max scaled", "n_intervals": n_intervals, "overlap": overlap,
-              "min_samples": min_samples, "eps": eps, "eps_from": how, "points": len(points)}
+    params = {
+        "lens": "l2 norm, min-max scaled",
+        "n_intervals": n_intervals,
+        "overlap": overlap,
+        "min_samples": min_samples,
+        "eps": eps,
+        "eps_from": how,
+        "points": len(points),
+    }
     return MapperGraph(nodes, edges, node_interval, params)
 
 
 def _shared_point_edges(nodes: Sequence[np.ndarray], n_points: int) -> list[tuple[int, int]]:
     membership = sparse.csr_matrix(
-        (np.ones(sum(len(m) for m in nodes)),
-         (np.repeat(np.arange(len(nodes)), [len(m) for m in nodes]), np.concatenate(nodes) if nodes else [])),
+        (
+            np.ones(sum(len(m) for m in nodes)),
+            (np.repeat(np.arange(len(nodes)), [len(m) for m in nodes]), np.concatenate(nodes) if nodes else []),
+        ),
         shape=(len(nodes), n_points),
     )
     shared = sparse.triu(membership @ membership.T, k=1).tocoo()
     return sorted(zip(shared.row.tolist(), shared.col.tolist()))
 
 
-def graph_html(graph: dict, title: str) -> str:
-    """A self-contained HTML page (inline SVG, no network): nodes coloured by their majority class,
-    sized by point count; hovering a node lists its label counts."""
-    import html
-
-    import networkx as nx
-
-    g = nx.Graph()
-    g.add_nodes_from(n["id"] for n in graph["nodes"])
-    g.add_edges_from(tuple(e) for e in graph["edges"])
-    positions = nx.spring_layout(g, seed=0) if len(g) else {}
-    names = graph.get("class_names") or []
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf"]
-
-    def xy(node_id):
-        x, y = positions[node_id]
-        return 400 + 360 * x, 400 + 360 * y
-
-    parts = [f'<line x1="{xy(a)[0]:.1f}" y1="{xy(a)[1]:.1f}" x2="{xy(b)[0]:.1f}" y2="{xy(b)[1]:.1f}" '
-             'stroke="#999" stroke-width="1"/>' for a, b in graph["edges"]]
-    biggest = max((n["size"] for n in graph["nodes"]), default=1)
-    for node in graph["nodes"]:
-        counts = node.get("label_counts", {})
-        majority = int(max(counts, key=counts.get)) if counts else 0
-        label = ", ".join(f"{names[int(k)] if names else k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
-        x, y = xy(node["id"])
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 + 9 * (node["size"] / biggest) ** 0.5:.1f}" '
-                     f'fill="{palette[majority % 10]}" stroke="black" stroke-width="0.5"><title>node {node["id"]} '
-                     f'({node["size"]} points, interval {node["interval"]}): {html.escape(label)}</title></circle>')
-    legend = "".join(f'<span style="color:{palette[i % 10]}">&#9679; {html.escape(str(n))}</span> '
-                     for i, n in enumerate(names))
-    params = html.escape(json.dumps(graph["params"]))
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3><p>Node colour: majority class; "
-            f"size: points; hover a node for its label counts.</p><p>{legend}</p>"
-            f"<svg width='800' height='800' viewBox='0 0 800 800'>{''.join(parts)}</svg>"
-            f"<p><small>{params}</small></p></body></html>")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-
-    from cnntopo.purity import purity_summary
-    from cnntopo.store import layer_key, open_store
-
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper.graph", description=__doc__)
     parser.add_argument("--store", type=Path, required=True, help="mapper activation store (.zarr)")
     parser.add_argument("--layer", type=int, required=True)
     parser.add_argument("--intervals", type=int, default=40)
@@ -197,28 +169,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--min-samples", type=int, default=5)
     parser.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: knee of 1-NN distances)")
     parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters and purity (.json)")
-    parser.add_argument("--html", type=Path, required=True, help="output: interactive page (.html)")
-    parser.add_argument("--figure", type=Path, required=True, help="output: static figure (.png; a .pdf beside it)")
     args = parser.parse_args(argv)
     store = open_store(args.store)
     key = layer_key(args.layer)
     points = store.layer(args.layer)[0]
     labels = store.array(f"{key}_label")
     graph = mapper_graph(points, args.intervals, args.overlap, args.min_samples, args.eps)
-    graph.params.update({"layer": args.layer, "layer_name": store.layer_attrs(args.layer)["name"],
-                         "sampling": store.attrs["sampling"], "sigma": store.attrs["sigma"]})
+    graph.params.update(
+        {
+            "layer": args.layer,
+            "layer_name": store.layer_attrs(args.layer)["name"],
+            "sampling": store.attrs["sampling"],
+            "sigma": store.attrs["sigma"],
+        }
+    )
     result = graph.to_json(labels, store.attrs["classes"])
     purity = purity_summary(graph.nodes, labels)
     result["purity"] = {**purity, "class_purity": {str(k): v for k, v in purity["class_purity"].items()}}
-    args.json.write_text(json.dumps(result))
-    title = f"Mapper graph: layer {args.layer} ({result['params']['layer_name']}), {store.attrs['sampling']} sampling" \
-            + (f", noise sigma {store.attrs['sigma']}" if store.attrs["sigma"] else "")
-    args.html.write_text(graph_html(result, title))
-    from cnntopo.mapper_figures import figure_single_graph
-
-    figure_single_graph(result, title, args.figure)
-    print(f"{title}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, eps {graph.params['eps']:.4g} "
-          f"({graph.params['eps_from']}), mean node purity {purity['mean_node_purity']:.3f}")
+    atomic_write_json(args.json, result, indent=None)
+    print(
+        f"layer {args.layer}, {store.attrs['sampling']} sampling, sigma {store.attrs['sigma']}: "
+        f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, eps {graph.params['eps']:.4g} "
+        f"({graph.params['eps_from']}), mean node purity {purity['mean_node_purity']:.3f}"
+    )
 
 
 if __name__ == "__main__":

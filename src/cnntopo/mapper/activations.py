@@ -8,7 +8,7 @@ Sampling modes, per image and layer (all seeded, the choice fixed before extract
 - ``full``: every position; if the cloud would exceed ``full_cap`` points, ``full_cap``
   (image, position) pairs are drawn without replacement (the authors drew with replacement);
 - ``foreground{p}`` / ``background{p}``: the p positions whose receptive field holds the
-  most foreground (background) (:mod:`cnntopo.foreground`), ties broken at random.
+  most foreground (background) (:mod:`cnntopo.mapper.foreground`), ties broken at random.
 
 Extraction streams over the images in batches: only one batch of activation tensors is in
 memory, and each layer's selected points are appended to a Zarr store as they come.
@@ -22,46 +22,47 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.foreground import position_weights
-from cnntopo.models import LayerInfo, layers_in_forward_order
-from cnntopo.provenance import add_device_options, device_from_options
+from cnntopo.layers import LayerInfo
+from cnntopo.mapper.foreground import position_weights
+from cnntopo.models import load_model, model_layers
+from cnntopo.provenance import add_device_options, device_from_options, progress_bar, stable_digest
 from cnntopo.store import StoreWriter, layer_key
-from cnntopo.train import load_model
 
 SAMPLING_MODES = ("random", "full", "foreground1", "foreground5", "background1", "background5")
 _MODE_PATTERN = re.compile(r"(foreground|background)(\d+)")
 
 
-def mapper_layers(model: nn.Module, image_size: int) -> list[LayerInfo]:
-    """The 16 block BatchNorm layers (bn1, bn2 of each BasicBlock), renumbered 0..15."""
-    bns = [l for l in layers_in_forward_order(model, image_size, kind=nn.BatchNorm2d) if l.name.startswith("layer")]
-    return [LayerInfo(i, l.name, l.channels, l.height, l.width) for i, l in enumerate(bns)]
-
-
 def select_points(
-    mode: str, n_images: int, positions: int, seed: int, layer: int,
-    weights: np.ndarray | None = None, full_cap: int | None = None,
+    mode: str,
+    n_images: int,
+    positions: int,
+    seed: int,
+    layer: int,
+    weights: np.ndarray | None = None,
+    full_cap: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(image, position) int64 arrays of the points of one layer, ordered by image.
 
     ``weights``: ``(n_images, positions)`` foreground or background weights for those modes.
     """
-    rng = np.random.default_rng([seed, layer, SAMPLING_MODES.index(mode) if mode in SAMPLING_MODES else 99])
+    # Seeded by the mode's name, not its place in SAMPLING_MODES: adding or reordering modes moves no cloud.
+    rng = np.random.default_rng([seed, layer, int(stable_digest(mode), 16)])
     if mode == "random":
         return np.arange(n_images), rng.integers(0, positions, n_images)
     if mode == "full":
         total = n_images * positions
-        flat = np.sort(rng.choice(total, full_cap, replace=False)) if full_cap and total > full_cap else np.arange(total)
+        flat = (
+            np.sort(rng.choice(total, full_cap, replace=False)) if full_cap and total > full_cap else np.arange(total)
+        )
         return flat // positions, flat % positions
     match = _MODE_PATTERN.fullmatch(mode)
     if match is None:
@@ -109,20 +110,25 @@ def extract_mapper_store(
     arrays = {}
     for l in layers:
         image, position = selections[l.index]
-        arrays.update({f"{layer_key(l.index)}_image": image, f"{layer_key(l.index)}_position": position,
-                       f"{layer_key(l.index)}_label": images.labels[image]})
+        arrays.update(
+            {
+                f"{layer_key(l.index)}_image": image,
+                f"{layer_key(l.index)}_position": position,
+                f"{layer_key(l.index)}_label": images.labels[image],
+            }
+        )
     rows = {l.index: len(selections[l.index][0]) for l in layers}
     n = len(images)
     try:
         with StoreWriter(out, layers, 1, rows, arrays, attrs) as writer, torch.no_grad():
-            bar = tqdm(total=n, desc=f"mapper {out.name}", unit="img", disable=not progress, file=sys.stderr,
-                       ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0)
+            bar = progress_bar(total=n, desc=f"mapper {out.name}", unit="img", disable=not progress)
             for start in range(0, n, extract_batch):
                 stop = min(start + extract_batch, n)
                 x = normalize(torch.from_numpy(images.images[start:stop]), images.mean, images.std)
                 if sigma > 0:
-                    x = x + torch.from_numpy(np.stack([image_noise(i, tuple(x.shape[1:]), sigma, noise_seed)
-                                                       for i in range(start, stop)]))
+                    x = x + torch.from_numpy(
+                        np.stack([image_noise(i, tuple(x.shape[1:]), sigma, noise_seed) for i in range(start, stop)])
+                    )
                 model(x.to(device))
                 block = {}
                 for l in layers:
@@ -141,15 +147,8 @@ def extract_mapper_store(
             handle.remove()
 
 
-def image_subset(n_available: int, n_images: int | None, seed: int) -> np.ndarray:
-    """Sorted indices of the images used: all of them, or a seeded random subset of ``n_images``."""
-    if n_images is None or n_images >= n_available:
-        return np.arange(n_available)
-    return np.sort(np.random.default_rng(seed).choice(n_available, n_images, replace=False))
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper_activations", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper.activations", description=__doc__)
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--data", required=True, help="JSON of the config's data section")
     parser.add_argument("--masks", type=Path, required=True, help="foreground masks (.npz) of the images used")
@@ -170,19 +169,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     train = load_dataset(json.loads(args.data), train=True)
     images = ImageSet(train.images[index], train.labels[index], train.classes, train.mean, train.std)
     model, spec, info = load_model(args.weights, device=str(device))
-    layers = mapper_layers(model, spec.image_size)
+    layers = model_layers(model, spec.image_size, "block_bn")
     with np.load(args.receptive_fields) as fields:
         selections = {
-            l.index: select_points(args.mode, len(images), l.height * l.width, args.sampling_seed, l.index,
-                                   mode_weights(args.mode, fields[layer_key(l.index)], masks), args.full_cap)
+            l.index: select_points(
+                args.mode,
+                len(images),
+                l.height * l.width,
+                args.sampling_seed,
+                l.index,
+                mode_weights(args.mode, fields[layer_key(l.index)], masks),
+                args.full_cap,
+            )
             for l in layers
         }
-    attrs = {"seed": info.get("seed"), "weights": str(args.weights), "arch": spec.arch, "width": spec.width,
-             "sampling": args.mode, "sigma": args.sigma, "noise_seed": args.noise_seed,
-             "sampling_seed": args.sampling_seed, "activation": "relu(batchnorm)", "split": "train",
-             "data_fingerprint": dataset_fingerprint(images), "classes": list(images.classes)}
-    path = extract_mapper_store(model, images, layers, selections, args.out, attrs, device, args.extract_batch,
-                                args.sigma, args.noise_seed)
+    attrs = {
+        "seed": info.get("seed"),
+        "weights": str(args.weights),
+        "arch": spec.arch,
+        "width": spec.width,
+        "sampling": args.mode,
+        "sigma": args.sigma,
+        "noise_seed": args.noise_seed,
+        "sampling_seed": args.sampling_seed,
+        "activation": "relu(batchnorm)",
+        "split": "train",
+        "data_fingerprint": dataset_fingerprint(images),
+        "classes": list(images.classes),
+    }
+    path = extract_mapper_store(
+        model, images, layers, selections, args.out, attrs, device, args.extract_batch, args.sigma, args.noise_seed
+    )
     sizes = ", ".join(str(len(selections[l.index][0])) for l in layers)
     print(f"wrote {path}: points per layer {sizes}", file=sys.stderr)
 

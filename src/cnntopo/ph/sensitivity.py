@@ -15,14 +15,14 @@ Two projections:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
+from cnntopo.ph.similarity import METRIC_NAMES, Metric, centred, make_metric
+from cnntopo.ph.specificity import cross_matrices_by_pair
 from cnntopo.provenance import write_table
-from cnntopo.similarity import METRIC_NAMES, Metric, centred, make_metric
-from cnntopo.specificity import cross_matrices_by_pair
 from cnntopo.store import open_store
 
 PROJECTIONS = ("authors", "ding")
@@ -69,9 +69,11 @@ def layer_baselines(cross: dict[tuple[int, int], np.ndarray], reference: int) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.sensitivity", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.sensitivity", description=__doc__)
     parser.add_argument("--store", type=Path, required=True, help="activation store of model A")
-    parser.add_argument("--cross", type=Path, nargs="+", required=True, help="cross-model matrices (.npz) of the metric")
+    parser.add_argument(
+        "--cross", type=Path, nargs="+", required=True, help="cross-model matrices (.npz) of the metric"
+    )
     parser.add_argument("--metric", choices=METRIC_NAMES, required=True)
     parser.add_argument("--layers", type=int, nargs="+", required=True)
     parser.add_argument("--step", type=int, default=4, help="k runs over step, 2 step, ... < c")
@@ -82,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--maxdim", type=int, default=1, help="sw: PH maxdim")
     parser.add_argument("--backend", default="giotto", help="sw: PH backend")
     parser.add_argument("--curves", type=Path, required=True, help="output: one row per layer and k (.csv)")
-    parser.add_argument("--summary", type=Path, required=True, help="output: first detectable deletion per layer (.csv)")
+    parser.add_argument(
+        "--summary", type=Path, required=True, help="output: first detectable deletion per layer (.csv)"
+    )
     args = parser.parse_args(argv)
 
     metric = make_metric(args.metric, args.directions, args.dim, args.maxdim, args.backend)
@@ -100,19 +104,39 @@ def main(argv: Sequence[str] | None = None) -> None:
         ks = deletion_grid(channels, args.step)
         distances = sensitivity_curve(cloud, ks, metric, args.projection)
         baseline = float(baselines[layer])
-        curves += [{"layer": layer, "channels": channels, "k": k, "fraction_deleted": k / channels,
-                    "distance": float(d), "baseline": baseline, "detectable": bool(d > baseline)}
-                   for k, d in zip(ks, distances)]
+        curves += [
+            {
+                "layer": layer,
+                "channels": channels,
+                "k": k,
+                "fraction_deleted": k / channels,
+                "distance": float(d),
+                "baseline": baseline,
+                "detectable": bool(d > baseline),
+            }
+            for k, d in zip(ks, distances)
+        ]
         first = first_detectable(ks, channels, distances, baseline)
-        # "n/a": the grid holds no k < c for this layer, so nothing was deleted.
-        verdict = "n/a" if not ks else "none" if first is None else first
-        summary.append({"metric": metric.name, "layer": layer, "channels": channels, "baseline": baseline,
-                        "first_detectable_fraction": verdict,
-                        "max_distance": float(distances.max()) if len(distances) else float("nan")})
-        print(f"{metric.name} layer {layer}: baseline {baseline:.4g}, first detectable deletion {verdict} "
-              f"(fraction of {channels} PCs)")
+        # NaN twice over: no deletion exceeded the baseline, or (deletions = 0) c <= step left nothing to delete.
+        summary.append(
+            {
+                "metric": metric.name,
+                "layer": layer,
+                "channels": channels,
+                "baseline": baseline,
+                "deletions": len(ks),
+                "first_detectable_fraction": float("nan") if first is None else first,
+                "max_distance": float(distances.max()) if len(distances) else float("nan"),
+            }
+        )
+        verdict = "none tried" if not ks else "none" if first is None else f"{first:.3f}"
+        print(
+            f"{metric.name} layer {layer}: baseline {baseline:.4g}, first detectable deletion {verdict} "
+            f"(fraction of {channels} PCs)"
+        )
     write_table(args.curves, curves)
     write_table(args.summary, summary)
+
 
 if __name__ == "__main__":
     main()

@@ -17,14 +17,24 @@ foreground weight is the norm of its receptive field restricted to the foregroun
 
 from __future__ import annotations
 
+import argparse
 import copy
-from typing import Sequence
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from cnntopo.models import LayerInfo
+from cnntopo.data import image_subset, load_dataset
+from cnntopo.layers import LayerInfo
+from cnntopo.models import build_model, model_layers
+from cnntopo.provenance import atomic_savez
+from cnntopo.store import layer_key
+
+MASK_METHODS = ("grabcut", "otsu")
 
 
 def grabcut_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:
@@ -35,8 +45,15 @@ def grabcut_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:
     mask = np.zeros((h, w), np.uint8)
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     # cv2 wants BGR; the channel order does not change the segmentation of a colour model, but be exact.
-    cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, (1, 1, w - 2, h - 2), background, foreground,
-                iterations, cv2.GC_INIT_WITH_RECT)
+    cv2.grabCut(
+        np.ascontiguousarray(image[..., ::-1]),
+        mask,
+        (1, 1, w - 2, h - 2),
+        background,
+        foreground,
+        iterations,
+        cv2.GC_INIT_WITH_RECT,
+    )
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
@@ -50,12 +67,16 @@ def otsu_mask(image: np.ndarray) -> np.ndarray:
 
 
 def foreground_masks(
-    images: np.ndarray, mean: Sequence[float], std: Sequence[float], faithful: bool = False, iterations: int = 5,
+    images: np.ndarray,
+    mean: Sequence[float],
+    std: Sequence[float],
+    faithful: bool = False,
+    iterations: int = 5,
     method: str = "grabcut",
 ) -> np.ndarray:
     """``(n, H, W)`` bool masks of ``(n, H, W, 3)`` uint8 images (module docstring for the options)."""
-    if method not in ("grabcut", "otsu"):
-        raise ValueError(f"unknown mask method {method!r}; choose grabcut or otsu")
+    if method not in MASK_METHODS:
+        raise ValueError(f"unknown mask method {method!r}; choose one of {MASK_METHODS}")
     masks = np.empty(images.shape[:3], dtype=bool)
     for i, image in enumerate(images):
         if method == "otsu":
@@ -126,19 +147,18 @@ def position_weights(field: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.sqrt(masks.reshape(len(masks), -1).astype(np.float64) @ squared.T)
 
 
+def mask_method(method: str, dataset: str) -> str:
+    """The mask method that ``method`` (a config value) stands for on ``dataset``: ``auto`` is Otsu's
+    threshold for the digits (grabCut marks none of their 16x16 grey pixels as foreground), grabCut else."""
+    if method == "auto":
+        return "otsu" if dataset == "digits" else "grabcut"
+    if method not in MASK_METHODS:
+        raise ValueError(f"unknown mask method {method!r}; choose auto or one of {MASK_METHODS}")
+    return method
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-    import json
-    import sys
-    from pathlib import Path
-
-    from cnntopo.data import load_dataset
-    from cnntopo.mapper_activations import image_subset, mapper_layers
-    from cnntopo.models import build_model
-    from cnntopo.provenance import atomic_savez
-    from cnntopo.store import layer_key
-
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.foreground", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper.foreground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     masks = sub.add_parser("masks", help="grabCut masks of the training images used by the mapper branch")
     masks.add_argument("--data", required=True, help="JSON of the config's data section")
@@ -146,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     masks.add_argument("--subset-seed", type=int, default=0)
     masks.add_argument("--faithful", action="store_true", help="the authors' quirk (module docstring)")
     masks.add_argument("--iterations", type=int, default=5)
-    masks.add_argument("--method", choices=("grabcut", "otsu"), default="grabcut")
+    masks.add_argument("--method", choices=("auto", *MASK_METHODS), default="auto", help="see mask_method")
     fields = sub.add_parser("receptive-fields", help="impulse receptive fields of the 16 mapper layers")
     fields.add_argument("--arch", required=True)
     fields.add_argument("--width", type=int, required=True)
@@ -155,19 +175,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         command.add_argument("--out", type=Path, required=True, help="output (.npz)")
     args = parser.parse_args(argv)
     if args.command == "masks":
-        train = load_dataset(json.loads(args.data), train=True)
+        data = json.loads(args.data)
+        method = mask_method(args.method, data["dataset"])
+        train = load_dataset(data, train=True)
         index = image_subset(len(train), args.n_images, args.subset_seed)
-        result = foreground_masks(train.images[index], train.mean, train.std, args.faithful, args.iterations,
-                                  args.method)
-        atomic_savez(args.out, compressed=True, image_index=index, masks=result, faithful=np.array(args.faithful),
-                     method=np.array(args.method))
+        result = foreground_masks(train.images[index], train.mean, train.std, args.faithful, args.iterations, method)
+        atomic_savez(
+            args.out,
+            compressed=True,
+            image_index=index,
+            masks=result,
+            faithful=np.array(args.faithful),
+            method=np.array(method),
+        )
         print(f"{len(index)} masks, mean foreground fraction {result.mean():.3f}", file=sys.stderr)
     else:
         model = build_model(args.arch, args.width, 10)
-        layers = mapper_layers(model, args.image_size)
+        layers = model_layers(model, args.image_size, "block_bn")
         result = receptive_fields(model, layers, args.image_size)
-        atomic_savez(args.out, **{layer_key(k): v for k, v in result.items()},
-                     names=np.array([l.name for l in layers]), image_size=np.array(args.image_size))
+        atomic_savez(
+            args.out,
+            **{layer_key(k): v for k, v in result.items()},
+            names=np.array([l.name for l in layers]),
+            image_size=np.array(args.image_size),
+        )
         print(f"receptive fields of {len(layers)} layers", file=sys.stderr)
 
 

@@ -17,15 +17,14 @@ activation stores guarantee (row k is image k in every layer and model).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Literal
 
 import numpy as np
 
-from cnntopo.persistence import persistence_diagrams
-from cnntopo.sliced_wasserstein import ProjectedDiagram, directions, project, projected_distance
-
-METRIC_NAMES = ("sw", "cka", "procrustes")
+from cnntopo.ph.persistence import persistence_diagrams
+from cnntopo.ph.sliced_wasserstein import ProjectedDiagram, directions, project, projected_distance
 
 
 def centred(cloud: np.ndarray) -> np.ndarray:
@@ -92,17 +91,46 @@ def sw_metric(directions_m: int = 50, homology_dim: int = 1, maxdim: int = 1, ba
     def prepare(cloud: np.ndarray) -> ProjectedDiagram:
         return prepare_diagram(persistence_diagrams(cloud, maxdim, backend)[homology_dim])
 
-    return Metric("sw", f"SW distance, H{homology_dim}", prepare, projected_distance, prepare_diagram, homology_dim)
+    label = f"{METRICS['sw'].label}, H{homology_dim}"
+    return Metric("sw", label, prepare, projected_distance, prepare_diagram, homology_dim)
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """One row of the metric table (:data:`METRICS`).
+
+    ``reads``: what a job reads of each model, ``"diagrams"`` (its persistence-diagram files)
+    or ``"store"`` (its activation store); ``prepare``/``distance``: how a cloud becomes a
+    representation and two representations a distance (None for SW, built by :func:`sw_metric`
+    from its options).
+    """
+
+    name: str
+    label: str
+    reads: Literal["diagrams", "store"]
+    prepare: Callable[[np.ndarray], Any] | None = None
+    distance: Callable[[Any, Any], float] | None = None
+
+
+# The one table of layer metrics: the workflow's wildcards and inputs, the config schema's enum,
+# the distance jobs and the figure labels all read it.
+METRICS: dict[str, MetricEntry] = {
+    "sw": MetricEntry("sw", "SW distance", "diagrams"),
+    "cka": MetricEntry("cka", "1 - linear CKA", "store", centred, _cka_from_centred),
+    "procrustes": MetricEntry(
+        "procrustes", "Procrustes distance", "store", unit_frobenius, _procrustes_from_normalised
+    ),
+}
+METRIC_NAMES = tuple(METRICS)
 
 
 def make_metric(
     name: str, directions_m: int = 50, homology_dim: int = 1, maxdim: int = 1, backend: str = "giotto"
 ) -> Metric:
-    """``sw``, ``cka`` or ``procrustes``; the keyword options configure ``sw`` and are ignored by the others."""
+    """A metric of :data:`METRICS` by name; the keyword options configure ``sw`` and are ignored by the others."""
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; known: {METRIC_NAMES}")
     if name == "sw":
         return sw_metric(directions_m, homology_dim, maxdim, backend)
-    if name == "cka":
-        return Metric("cka", "1 - linear CKA", centred, _cka_from_centred)
-    if name == "procrustes":
-        return Metric("procrustes", "Procrustes distance", unit_frobenius, _procrustes_from_normalised)
-    raise ValueError(f"unknown metric {name!r}; known: {METRIC_NAMES}")
+    entry = METRICS[name]
+    return Metric(name, entry.label, entry.prepare, entry.distance)

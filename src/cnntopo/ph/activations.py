@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.models import LayerInfo, layers_in_forward_order
-from cnntopo.provenance import add_device_options, device_from_options
-from cnntopo.sampling import top_l2_sample
+from cnntopo.layers import LayerInfo
+from cnntopo.models import load_model, model_layers
+from cnntopo.ph.sampling import top_l2_sample
+from cnntopo.provenance import add_device_options, device_from_options, progress_bar
 from cnntopo.store import StoreWriter, layer_key
-from cnntopo.train import load_model
 
 
 def choose_image_batches(n_available: int, n_images: int, batches: int, data_seed: int) -> np.ndarray:
@@ -67,14 +66,13 @@ def extract_top_l2_store(
 ) -> Path:
     """Write the store ``out`` holding ``(B, N, c)`` top-l2 clouds of every Conv2d layer of ``model``."""
     model = model.to(device).eval()
-    layers = layers_in_forward_order(model, int(images.images.shape[1]))
+    layers = model_layers(model, int(images.images.shape[1]), "conv")
     recorder = TopL2Recorder(model, layers)
     batches, rows = image_index.shape
     try:
         arrays = {"image_index": image_index, "label": images.labels[image_index]}
         with StoreWriter(out, layers, batches, rows, arrays, attrs) as writer, torch.no_grad():
-            bar = tqdm(total=batches * rows, desc=f"top-l2 {out.name}", unit="img", disable=not progress,
-                       file=sys.stderr, ascii=True, mininterval=1.0 if sys.stderr.isatty() else 10.0)
+            bar = progress_bar(total=batches * rows, desc=f"top-l2 {out.name}", unit="img", disable=not progress)
             for b in range(batches):
                 for start in range(0, rows, extract_batch):
                     index = image_index[b, start : start + extract_batch]
@@ -89,7 +87,7 @@ def extract_top_l2_store(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.activations", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.activations", description=__doc__)
     parser.add_argument("--weights", type=Path, required=True, help="trained model (.pt) from cnntopo.train")
     parser.add_argument("--data", required=True, help="JSON of the config's data section")
     parser.add_argument("--n-images", type=int, required=True, help="N: images per batch")
@@ -110,9 +108,15 @@ def main(argv: list[str] | None = None) -> None:
     model, spec, info = load_model(args.weights, device=str(device))
     seed = info.get("seed")
     attrs = {
-        "seed": seed, "weights": str(args.weights), "arch": spec.arch, "width": spec.width,
-        "sampling": "top_l2_p1", "activation": "conv2d_output_before_bn", "data_seed": args.data_seed,
-        "data_fingerprint": dataset_fingerprint(test_set), "config_digest": args.config_digest,
+        "seed": seed,
+        "weights": str(args.weights),
+        "arch": spec.arch,
+        "width": spec.width,
+        "sampling": "top_l2_p1",
+        "activation": "conv2d_output_before_bn",
+        "data_seed": args.data_seed,
+        "data_fingerprint": dataset_fingerprint(test_set),
+        "config_digest": args.config_digest,
         "classes": list(test_set.classes),
     }
     path = extract_top_l2_store(model, test_set, image_index, args.out, attrs, device, args.extract_batch)

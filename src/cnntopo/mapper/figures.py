@@ -1,0 +1,392 @@
+"""Figures of the mapper branch, each a PNG and PDF with the CSV of its numbers beside it.
+
+- grids of mapper graphs (paper Figures 8, 9, 11): rows = sampling mode or noise level,
+  columns = layers; nodes are pie charts of class labels, sized by their point count;
+- purity across layers (Figure 12): class-wise purity of one class and mean node-wise
+  purity, one line per sampling mode;
+- foreground masks and weights (Figure 4); noisy example images (Figure 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Patch, Wedge
+
+from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
+from cnntopo.provenance import atomic_write_text, write_table
+
+COLOURS = plt.get_cmap("tab10").colors
+
+
+def graph_layout(graph: dict) -> dict[int, np.ndarray]:
+    """``{node id: (x, y)}``: a seeded spring layout of a graph JSON, coordinates in about [-1, 1]."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(n["id"] for n in graph["nodes"])
+    g.add_edges_from(tuple(e) for e in graph["edges"])
+    return nx.spring_layout(g, seed=0, k=1.5 / np.sqrt(len(g))) if len(g) else {}
+
+
+def graph_title(graph: dict) -> str:
+    """What a graph JSON shows: layer, sampling mode and noise level."""
+    p = graph["params"]
+    noise = f", noise sigma = {p['sigma']}" if p["sigma"] else ""
+    return f"Mapper graph: layer {p['layer']} ({p['layer_name']}), {p['sampling']} sampling{noise}"
+
+
+def draw_mapper_graph(ax, graph: dict) -> None:
+    """Spring layout (seeded); each node a pie chart of its class labels, area ~ point count."""
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    pos = graph_layout(graph)
+    if not pos:
+        ax.text(0.5, 0.5, "no nodes", ha="center", va="center", transform=ax.transAxes)
+        return
+    for a, b in graph["edges"]:
+        ax.plot(*zip(pos[a], pos[b]), color="0.6", lw=0.5, zorder=1)
+    biggest = max(n["size"] for n in graph["nodes"])
+    for node in graph["nodes"]:
+        radius = 0.015 + 0.05 * np.sqrt(node["size"] / biggest)
+        counts = node["label_counts"]
+        total = sum(counts.values())
+        angle = 90.0
+        for label, count in sorted(counts.items(), key=lambda kv: int(kv[0])):
+            sweep = 360.0 * count / total
+            ax.add_patch(
+                Wedge(
+                    pos[node["id"]],
+                    radius,
+                    angle,
+                    angle + sweep,
+                    facecolor=COLOURS[int(label) % 10],
+                    edgecolor="none",
+                    zorder=2,
+                )
+            )
+            angle += sweep
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.1, max(xs) + 0.1)
+    ax.set_ylim(min(ys) - 0.1, max(ys) + 0.1)
+
+
+def _class_legend(fig, names: Sequence[str]) -> None:
+    fig.legend(
+        handles=[Patch(color=COLOURS[i % 10], label=n) for i, n in enumerate(names)],
+        loc="lower center",
+        ncol=min(len(names), 10),
+        fontsize=8,
+        title="class (pie slices)",
+    )
+
+
+def node_table(graph: dict) -> list[dict]:
+    """One row per node of a graph JSON: its lens interval, size, majority class and purity."""
+    names = graph.get("class_names") or []
+    rows = []
+    for node in graph["nodes"]:
+        counts = node["label_counts"]
+        majority = int(max(counts, key=counts.get))
+        rows.append(
+            {
+                "node": node["id"],
+                "interval": node["interval"],
+                "size": node["size"],
+                "classes": len(counts),
+                "node_purity": 1.0 / len(counts),
+                "majority_class": names[majority] if names else majority,
+                "majority_share": counts[str(majority)] / node["size"],
+            }
+        )
+    return rows
+
+
+def figure_single_graph(graph: dict, out: Path, table: Path) -> None:
+    """One mapper graph as a static figure: pie-chart nodes and a legend of class names; its node table beside it."""
+    fig, ax = plt.subplots(figsize=(6.5, 7))
+    draw_mapper_graph(ax, graph)
+    ax.set_title(
+        f"{graph_title(graph)}\n{len(graph['nodes'])} nodes, {len(graph['edges'])} edges, "
+        f"eps {graph['params']['eps']:.3g}, mean node purity {graph['purity']['mean_node_purity']:.2f}",
+        fontsize=9,
+    )
+    _class_legend(fig, graph.get("class_names") or [str(i) for i in range(10)])
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    save_figure(fig, out)
+    write_table(
+        table,
+        node_table(graph),
+        ["node", "interval", "size", "classes", "node_purity", "majority_class", "majority_share"],
+    )
+
+
+def graph_html(graph: dict) -> str:
+    """A self-contained HTML page (inline SVG, no network) of a graph JSON: nodes coloured by their majority
+    class, sized by point count, laid out as in the static figure; hovering a node lists its label counts."""
+    import html
+
+    from matplotlib.colors import to_hex
+
+    title = graph_title(graph)
+    positions = graph_layout(graph)
+    names = graph.get("class_names") or []
+    palette = [to_hex(c) for c in COLOURS]
+
+    def xy(node_id):
+        x, y = positions[node_id]
+        return 400 + 360 * x, 400 + 360 * y
+
+    parts = [
+        f'<line x1="{xy(a)[0]:.1f}" y1="{xy(a)[1]:.1f}" x2="{xy(b)[0]:.1f}" y2="{xy(b)[1]:.1f}" '
+        'stroke="#999" stroke-width="1"/>'
+        for a, b in graph["edges"]
+    ]
+    biggest = max((n["size"] for n in graph["nodes"]), default=1)
+    for node, row in zip(graph["nodes"], node_table(graph)):
+        counts = node["label_counts"]
+        label = ", ".join(
+            f"{names[int(k)] if names else k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+        )
+        x, y = xy(node["id"])
+        colour = palette[int(max(counts, key=counts.get)) % len(palette)]
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 + 9 * (node["size"] / biggest) ** 0.5:.1f}" '
+            f'fill="{colour}" stroke="black" stroke-width="0.5"><title>node {node["id"]} '
+            f"({node['size']} points, interval {node['interval']}, purity {row['node_purity']:.2f}): "
+            f"{html.escape(label)}</title></circle>"
+        )
+    legend = "".join(
+        f'<span style="color:{palette[i % len(palette)]}">&#9679; {html.escape(str(n))}</span> '
+        for i, n in enumerate(names)
+    )
+    params = html.escape(json.dumps(graph["params"]))
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3><p>Node colour: majority class; "
+        f"size: points; hover a node for its label counts.</p><p>{legend}</p>"
+        f"<svg width='800' height='800' viewBox='0 0 800 800'>{''.join(parts)}</svg>"
+        f"<p><small>{params}</small></p></body></html>"
+    )
+
+
+def figure_graph_grid(
+    graphs: Sequence[Path], rows: Sequence[str], columns: Sequence[str], title: str, out: Path, table: Path
+) -> None:
+    """``graphs`` in row-major order (len(rows) x len(columns) JSON files)."""
+    loaded = [json.loads(Path(p).read_text()) for p in graphs]
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(3.2 * len(columns), 3.2 * len(rows) + 0.8), squeeze=False
+    )
+    numbers = []
+    for k, graph in enumerate(loaded):
+        r, c = divmod(k, len(columns))
+        ax = axes[r][c]
+        draw_mapper_graph(ax, graph)
+        purity = graph["purity"]
+        ax.set_title(
+            f"{rows[r]}, {columns[c]}\n{len(graph['nodes'])} nodes, node purity {purity['mean_node_purity']:.2f}",
+            fontsize=8,
+        )
+        numbers.append(
+            {
+                "row": rows[r],
+                "column": columns[c],
+                "points": graph["params"]["points"],
+                "nodes": len(graph["nodes"]),
+                "edges": len(graph["edges"]),
+                "eps": graph["params"]["eps"],
+                "points_in_nodes": purity["points_in_nodes"],
+                "mean_node_purity": purity["mean_node_purity"],
+                "mean_point_purity": purity["mean_point_purity"],
+            }
+        )
+    _class_legend(fig, loaded[0].get("class_names") or [str(i) for i in range(10)])
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    save_figure(fig, out)
+    write_table(table, numbers)
+
+
+def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Path) -> None:
+    """Figure 12 from graph JSON files of several sampling modes and layers."""
+    rows = []
+    for path in graphs:
+        graph = json.loads(Path(path).read_text())
+        p = graph["params"]
+        rows.append(
+            {
+                "sampling": p["sampling"],
+                "layer": p["layer"],
+                "layer_name": p["layer_name"],
+                "nodes": len(graph["nodes"]),
+                "points_in_nodes": graph["purity"]["points_in_nodes"],
+                "mean_node_purity": graph["purity"]["mean_node_purity"],
+                "class": class_index,
+                "class_purity": graph["purity"]["class_purity"].get(str(class_index), float("nan")),
+            }
+        )
+    rows.sort(key=lambda r: (r["sampling"], r["layer"]))
+    name = (json.loads(Path(graphs[0]).read_text()).get("class_names") or [str(class_index)])[class_index]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True, constrained_layout=True)
+    for mode in dict.fromkeys(r["sampling"] for r in rows):
+        mine = [r for r in rows if r["sampling"] == mode]
+        layers = [r["layer"] for r in mine]
+        top.plot(layers, [r["class_purity"] for r in mine], "o-", label=mode)
+        bottom.plot(layers, [r["mean_node_purity"] for r in mine], "o-", label=mode)
+    top.set(
+        ylabel=f"class-wise purity of '{name}'",
+        ylim=(0, 1.05),
+        title="Figure 12: purity of the mapper graphs across layers",
+    )
+    bottom.set(xlabel="layer (block BatchNorm output, 0..15)", ylabel="mean node-wise purity", ylim=(0, 1.05))
+    top.legend(fontsize=8, title="sampling")
+    save_figure(fig, out)
+    write_table(table, rows)
+
+
+def figure_masks(
+    images: np.ndarray, index: np.ndarray, masks: np.ndarray, field: np.ndarray, layer: str, out: Path, table: Path
+) -> None:
+    """Figure 4: images, their foreground masks, and the foreground weight of each position of a layer;
+    the table holds every plotted weight and each image's foreground fraction."""
+    from cnntopo.mapper.foreground import position_weights
+
+    count = len(images)
+    weights = position_weights(field, masks)
+    side = int(np.sqrt(field.shape[0]))
+    write_table(
+        table,
+        [
+            {
+                "image_index": int(index[i]),
+                "foreground_fraction": float(masks[i].mean()),
+                "row": q // side,
+                "column": q % side,
+                "foreground_weight": float(weights[i, q]),
+            }
+            for i in range(count)
+            for q in range(weights.shape[1])
+        ],
+    )
+    fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.6), squeeze=False, constrained_layout=True)
+    for i in range(count):
+        axes[0][i].imshow(images[i])
+        axes[1][i].imshow(masks[i], cmap="gray", vmin=0, vmax=1)
+        axes[2][i].imshow(weights[i].reshape(side, side), cmap="viridis")
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0][0].set_ylabel("image")
+    axes[1][0].set_ylabel("foreground mask")
+    axes[2][0].set_ylabel(f"weight per position\n{layer}")
+    fig.suptitle("Figure 4: bright positions see mostly foreground and are kept by foreground sampling", fontsize=9)
+    save_figure(fig, out)
+
+
+def figure_noise_examples(
+    images: np.ndarray, mean, std, sigmas: Sequence[float], seed: int, out: Path, table: Path
+) -> None:
+    """Figure 10: example images with Gaussian noise of each sigma (added after normalisation); the table
+    gives, per image and sigma, the noise's measured std and the mean absolute change in pixel units (0-255)."""
+    from cnntopo.mapper.activations import image_noise
+
+    numbers = []
+    fig, axes = plt.subplots(
+        len(images),
+        len(sigmas) + 1,
+        figsize=(1.8 * (len(sigmas) + 1), 1.8 * len(images)),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    m, s = np.asarray(mean), np.asarray(std)
+    for r, image in enumerate(images):
+        normalised = (image / 255.0 - m) / s
+        for c, sigma in enumerate([0.0, *sigmas]):
+            noise = image_noise(r, normalised.transpose(2, 0, 1).shape, sigma, seed).transpose(1, 2, 0)
+            shown = np.clip((normalised + noise) * s + m, 0, 1)
+            numbers.append(
+                {
+                    "image": r,
+                    "sigma": sigma,
+                    "noise_std": float(noise.std()),
+                    "mean_abs_pixel_change": float(np.abs(shown * 255 - image).mean()),
+                }
+            )
+            axes[r][c].imshow(shown)
+            axes[r][c].set_xticks([])
+            axes[r][c].set_yticks([])
+            if r == 0:
+                axes[r][c].set_title("original" if sigma == 0 else f"sigma = {sigma}", fontsize=9)
+    fig.suptitle("Figure 10: Gaussian noise per pixel (std in normalised units)", fontsize=9)
+    save_figure(fig, out)
+    write_table(table, numbers)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper.figures", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    grid = sub.add_parser("grid", help="a grid of mapper graphs (Figures 8, 9, 11)")
+    grid.add_argument("--graphs", type=Path, nargs="+", required=True, help="JSON files, row-major")
+    grid.add_argument("--rows", nargs="+", required=True)
+    grid.add_argument("--columns", nargs="+", required=True)
+    grid.add_argument("--title", required=True)
+    purity = sub.add_parser("purity", help="Figure 12")
+    purity.add_argument("--graphs", type=Path, nargs="+", required=True)
+    purity.add_argument("--class-index", type=int, required=True)
+    masks = sub.add_parser("masks", help="Figure 4")
+    masks.add_argument("--data", required=True)
+    masks.add_argument("--masks", type=Path, required=True)
+    masks.add_argument("--receptive-fields", type=Path, required=True)
+    masks.add_argument("--layer", type=int, default=0)
+    masks.add_argument("--count", type=int, default=6)
+    noise = sub.add_parser("noise", help="Figure 10")
+    noise.add_argument("--data", required=True)
+    noise.add_argument("--sigmas", type=float, nargs="+", required=True)
+    noise.add_argument("--noise-seed", type=int, default=0)
+    noise.add_argument("--count", type=int, default=3)
+    page = sub.add_parser("graph", help="one mapper graph: an offline HTML page and a static figure")
+    page.add_argument("--graph", type=Path, required=True, help="graph JSON from cnntopo.mapper.graph")
+    page.add_argument("--html", type=Path, required=True, help="output: the page (.html)")
+    add_figure_outputs(grid, purity, masks, noise, page)
+    args = parser.parse_args(argv)
+    use_file_backend()
+    if args.command == "graph":
+        graph = json.loads(args.graph.read_text())
+        atomic_write_text(args.html, graph_html(graph))
+        figure_single_graph(graph, args.out, args.table)
+    elif args.command == "grid":
+        figure_graph_grid(args.graphs, args.rows, args.columns, args.title, args.out, args.table)
+    elif args.command == "purity":
+        figure_purity(args.graphs, args.class_index, args.out, args.table)
+    else:
+        from cnntopo.data import load_dataset
+
+        train = load_dataset(json.loads(args.data), train=True)
+        if args.command == "masks":
+            from cnntopo.store import layer_key
+
+            with np.load(args.masks) as saved, np.load(args.receptive_fields) as fields:
+                index, mask = saved["image_index"][: args.count], saved["masks"][: args.count]
+                figure_masks(
+                    train.images[index],
+                    index,
+                    mask,
+                    fields[layer_key(args.layer)],
+                    str(fields["names"][args.layer]),
+                    args.out,
+                    args.table,
+                )
+        else:
+            figure_noise_examples(
+                train.images[: args.count], train.mean, train.std, args.sigmas, args.noise_seed, args.out, args.table
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""The persistent-homology branch (SPEC branch 1, paper Figures 5-7).
+
+``activations`` (top-l2 point clouds of the Conv2d layers, via ``sampling``) ->
+``persistence`` (Vietoris-Rips diagrams) -> ``layer_distances`` (within- and
+cross-model matrices of a ``similarity`` metric: SW from ``sliced_wasserstein``,
+CKA, Procrustes) -> ``specificity`` and ``sensitivity`` -> ``figures``.
+Everything but ``activations`` and ``sampling`` runs without torch.
+"""

@@ -1,0 +1,6 @@
+"""The DeepDataProfiler branch (second source document; SPEC "DeepDataProfiler").
+
+Reserved for the profilers, profile graphs, their topology and the viewer; nothing
+is implemented here yet, and the workflow's ``branches`` does not offer ``profile``
+until it is.
+"""

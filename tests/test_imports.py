@@ -1,0 +1,53 @@
+"""The workflow's parse and the jobs that need no network import no torch (each import costs ~1-2 s a job)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from workflow_helpers import REPO, workflow_copy
+
+TORCH_FREE = [
+    "cnntopo.config",
+    "cnntopo.layers",
+    "cnntopo.provenance",
+    "cnntopo.resources",
+    "cnntopo.run_summary",
+    "cnntopo.store",
+    "cnntopo.plotting",
+    "cnntopo.training_summary",
+    "cnntopo.ph.persistence",
+    "cnntopo.ph.sliced_wasserstein",
+    "cnntopo.ph.pairwise",
+    "cnntopo.ph.similarity",
+    "cnntopo.ph.layer_distances",
+    "cnntopo.ph.specificity",
+    "cnntopo.ph.sensitivity",
+    "cnntopo.ph.figures",
+    "cnntopo.mapper.graph",
+    "cnntopo.mapper.purity",
+    "cnntopo.mapper.figures",
+]
+
+
+def _imports_torch(code: str, cwd=REPO) -> bool:
+    """Whether running ``code`` in a fresh interpreter imports torch; the code must succeed."""
+    probe = f"import atexit, sys\natexit.register(lambda: print('torch' in sys.modules))\n{code}"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize("module", TORCH_FREE)
+def test_module_imports_no_torch(module):
+    assert not _imports_torch(f"import {module}")
+
+
+def test_the_probe_sees_torch_where_it_is_imported():
+    assert _imports_torch("import cnntopo.models")
+
+
+def test_parsing_the_workflow_imports_no_torch(tmp_path):
+    workdir = workflow_copy(tmp_path)
+    run = "from snakemake.cli import main\nsys.argv = ['snakemake', '-n', '--configfile', 'config/test.yaml']\nmain()"
+    assert not _imports_torch(run, cwd=workdir)

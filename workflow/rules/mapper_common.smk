@@ -1,0 +1,49 @@
+# Constants and input functions of the mapper branch (mapper.smk): one model, point clouds per sampling
+# mode ("variant"; noisy ones "<mode>_sigma<s>").
+MAPPER = config["mapper"]
+MAPPER_SEED = MAPPER["seed"]
+NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
+FIGURE_ROWS = {
+    "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
+    "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
+}
+
+
+def variant_mode(variant):
+    return variant.split("_sigma")[0]
+
+
+def variant_sigma(variant):
+    return float(variant.split("_sigma")[1]) if "_sigma" in variant else 0.0
+
+
+def graph_file(variant, layer):
+    return expand(rules.mapper_graph.output[0], variant=variant, layer=f"{layer:02d}")[0]
+
+
+def noise_graph_files():
+    """Figure 11's graphs: the noise layer under each noise sampling mode, clean and at each sigma."""
+    return [
+        graph_file(v, MAPPER["noise"]["layer"])
+        for m in MAPPER["noise"]["sampling"]
+        for v in [m, *[f"{m}_sigma{s}" for s in MAPPER["noise"]["sigmas"]]]
+    ]
+
+
+def graph_files():
+    """Every graph a figure reads; each gets its page too."""
+    clean = [graph_file(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]]
+    return list(dict.fromkeys(clean + (noise_graph_files() if NOISY_VARIANTS else [])))
+
+
+def mapper_targets():
+    figures = [f"results/figures/mapper/{name}.png" for name, rows in FIGURE_ROWS.items() if rows]
+    if NOISY_VARIANTS:
+        figures += ["results/figures/mapper/figure10_noise_examples.png", "results/figures/mapper/figure11_noise.png"]
+    return [
+        *expand(rules.summarize_training.output.table, branch="mapper"),
+        "results/figures/mapper/figure4_foreground.png",
+        "results/figures/mapper/figure12_purity.png",
+        *figures,
+        *[str(Path(f).with_suffix(".html")) for f in graph_files()],
+    ]
