@@ -2,6 +2,7 @@
 
 import csv
 import math
+import re
 
 import pytest
 import yaml
@@ -157,6 +158,7 @@ def test_the_report_holds_every_figure(finished_run):
         "figure11_noise.png",
         "figure12_purity.png",
         "layer15.html",
+        "explorer.html",
     ):
         assert name in html
 
@@ -188,6 +190,7 @@ EXTRACTION_AND_AFTER = {
 MAPPER_GRAPHS_AND_AFTER = {
     "mapper_graph": 7,
     "mapper_graph_page": 7,
+    "mapper_explorer": 1,
     "figure_mapper_grid": 2,
     "figure_noise_graphs": 1,
     "figure_purity": 1,
@@ -256,3 +259,48 @@ def test_lint_is_clean(repo, tmp_path):
     workdir = workflow_copy(tmp_path)
     result = run_snakemake(workdir, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
+    import json
+
+    from browser import Browser, chromium_executable
+
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    page = finished_run / "results/mapper/explorer.html"
+    html = page.read_text()
+    # Nothing to fetch (the SVG namespace URI in the script is a name, not a request).
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?https?:|@import|<script src""", html)
+    data = json.loads(html.split("<script id='data' type='application/json'>", 1)[1].split("</script>", 1)[0])
+    assert [g["id"] for g in data["graphs"]] == [
+        "random/layer07",
+        "random/layer15",
+        "full/layer07",
+        "full/layer15",
+        "foreground1/layer07",
+        "foreground1/layer15",
+        "full_sigma0.5/layer15",
+    ]
+    with Browser() as browser:
+        browser.open(page, "document.body.dataset.ready === 'true'")
+        browser.evaluate(
+            "document.getElementById('graph').value = '3';"
+            "document.getElementById('graph').dispatchEvent(new Event('change'))"
+        )
+        graph = data["graphs"][3]
+        node = max(graph["nodes"], key=lambda n: len(n["members"]))
+        box = browser.evaluate(
+            f"(() => {{ const r = document.querySelector('g.node[data-node=\"{node['id']}\"]')"
+            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        browser.click(*box)
+        listed = browser.evaluate(
+            "Array.from(document.querySelectorAll('#members .thumb')).map(t => Number(t.dataset.image))"
+        )
+        assert listed and listed == [m[1] for m in node["members"]]
+        assert browser.evaluate("document.querySelector('#node h2').textContent") == f"Node {node['id']}"
+        assert browser.evaluate("document.querySelectorAll('#members .rf').length") == len(listed)
+        shot = browser.screenshot(finished_run / "results/mapper/explorer_screenshot.png")
+        assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
+    assert shot.stat().st_size > 20_000

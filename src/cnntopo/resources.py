@@ -271,3 +271,10 @@ def mapper_graph_mem(config: Mapping[str, Any], wildcards: Any) -> int:
 
 def mapper_graph_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     return mapper_graph_runtime_min(config["mapper"]["full_cap"], _max_channels(config, wildcards))
+
+
+def mapper_explorer_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The training split and one graph's store arrays at a time."""
+    n_train, _ = split_sizes(config["data"])
+    side = image_side(config["data"])
+    return int(_BASE_MB + 2 * n_train * side**2 * 3 / 2**20 + 3 * 8 * config["mapper"]["full_cap"] / 2**20)

@@ -130,6 +130,35 @@ rule mapper_graph_page:
         " --table {output.table} > {log} 2>&1"
 
 
+rule mapper_explorer:
+    """One offline page for every mapper graph of the run: pie glyphs, pan and zoom, member images of a node."""
+    input:
+        graphs=graph_files(),
+        stores=[expand(rules.mapper_activations.output[0], variant=v)[0] for v, _ in all_graphs()],
+        masks=rules.foreground_masks.output[0],
+        fields=rules.receptive_fields.output[0],
+        data=dataset_input,
+    output:
+        report(
+            "results/mapper/explorer.html",
+            caption="../report/mapper_explorer.rst",
+            category="Mapper graphs (interactive)",
+        ),
+    log:
+        "results/logs/mapper_explorer.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=estimate("mapper_explorer_mem"),
+        runtime=10,
+    params:
+        data=data_json,
+    shell:
+        "python -m cnntopo.mapper.explorer --graphs {input.graphs} --stores {input.stores} --data {params.data:q}"
+        " --masks {input.masks} --receptive-fields {input.fields} --out {output} > {log} 2>&1"
+
+
 rule figure_mapper_grid:
     """Figures 8 (random, full) and 9 (foreground, background): mapper graphs across layers."""
     input:
@@ -152,13 +181,13 @@ rule figure_mapper_grid:
         runtime=10,
     params:
         rows=lambda w: " ".join(FIGURE_ROWS[w.figure]),
-        columns=" ".join(f"layer_{l}" for l in MAPPER["layers"]),
+        columns=[f"layer {l}" for l in MAPPER["layers"]],
         title=lambda w: {
             "figure8": "Figure 8: mapper graphs of random (one position per image) and full activations",
             "figure9": "Figure 9: mapper graphs of the foreground and background activations with the largest weights",
         }[w.figure],
     shell:
-        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns:q}"
         " --title {params.title:q} --out {output.figure} --table {output.table} > {log} 2>&1"
 
 
@@ -184,9 +213,9 @@ rule figure_noise_graphs:
         runtime=10,
     params:
         rows=" ".join(MAPPER["noise"]["sampling"]),
-        columns=" ".join(["sigma_0", *[f"sigma_{s}" for s in MAPPER["noise"]["sigmas"]]]),
+        columns=["sigma = 0", *[f"sigma = {s}" for s in MAPPER["noise"]["sigmas"]]],
     shell:
-        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns}"
+        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns:q}"
         " --title 'Figure 11: mapper graphs of the last layer under Gaussian input noise'"
         " --out {output.figure} --table {output.table} > {log} 2>&1"
 

@@ -21,19 +21,27 @@ def graph_file(variant, layer):
     return expand(rules.mapper_graph.output[0], variant=variant, layer=f"{layer:02d}")[0]
 
 
-def noise_graph_files():
-    """Figure 11's graphs: the noise layer under each noise sampling mode, clean and at each sigma."""
+def noise_graphs():
+    """Figure 11's graphs as (variant, layer): the noise layer under each noise sampling mode, clean and at each sigma."""
     return [
-        graph_file(v, MAPPER["noise"]["layer"])
+        (v, MAPPER["noise"]["layer"])
         for m in MAPPER["noise"]["sampling"]
         for v in [m, *[f"{m}_sigma{s}" for s in MAPPER["noise"]["sigmas"]]]
     ]
 
 
+def noise_graph_files():
+    return [graph_file(v, l) for v, l in noise_graphs()]
+
+
+def all_graphs():
+    """Every graph a figure reads, as (variant, layer); each gets its page and a place in the explorer."""
+    clean = [(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]]
+    return list(dict.fromkeys(clean + (noise_graphs() if NOISY_VARIANTS else [])))
+
+
 def graph_files():
-    """Every graph a figure reads; each gets its page too."""
-    clean = [graph_file(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]]
-    return list(dict.fromkeys(clean + (noise_graph_files() if NOISY_VARIANTS else [])))
+    return [graph_file(v, l) for v, l in all_graphs()]
 
 
 def mapper_targets():
@@ -46,4 +54,5 @@ def mapper_targets():
         "results/figures/mapper/figure12_purity.png",
         *figures,
         *[str(Path(f).with_suffix(".html")) for f in graph_files()],
+        rules.mapper_explorer.output[0],
     ]

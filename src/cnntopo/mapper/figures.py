@@ -34,6 +34,12 @@ def graph_layout(graph: dict) -> dict[int, np.ndarray]:
     return nx.spring_layout(g, seed=0, k=1.5 / np.sqrt(len(g))) if len(g) else {}
 
 
+def graph_id(params: dict) -> str:
+    """``<variant>/layer<LL>``: a graph's name in the explorer, as its files are named."""
+    noise = f"_sigma{params['sigma']}" if params["sigma"] else ""
+    return f"{params['sampling']}{noise}/layer{params['layer']:02d}"
+
+
 def graph_title(graph: dict) -> str:
     """What a graph JSON shows: layer, sampling mode and noise level."""
     p = graph["params"]
@@ -72,8 +78,9 @@ def draw_mapper_graph(ax, graph: dict) -> None:
             )
             angle += sweep
     xs, ys = zip(*pos.values())
-    ax.set_xlim(min(xs) - 0.1, max(xs) + 0.1)
-    ax.set_ylim(min(ys) - 0.1, max(ys) + 0.1)
+    margin = 0.1 + 0.065  # the largest glyph's radius, and air between it and a neighbouring panel's title
+    ax.set_xlim(min(xs) - margin, max(xs) + margin)
+    ax.set_ylim(min(ys) - margin, max(ys) + margin)
 
 
 def _class_legend(fig, names: Sequence[str]) -> None:
@@ -169,7 +176,9 @@ def graph_html(graph: dict) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
         f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3><p>Node colour: majority class; "
-        f"size: points; hover a node for its label counts.</p><p>{legend}</p>"
+        f"size: points; hover a node for its label counts. <a href='../../explorer.html#graph="
+        f"{html.escape(graph_id(graph['params']))}'>Open it in the mapper explorer</a> (pie glyphs, zoom, the "
+        f"images of each node).</p><p>{legend}</p>"
         f"<svg width='800' height='800' viewBox='0 0 800 800'>{''.join(parts)}</svg>"
         f"<p><small>{params}</small></p></body></html>"
     )
@@ -208,44 +217,65 @@ def figure_graph_grid(
         )
     _class_legend(fig, loaded[0].get("class_names") or [str(i) for i in range(10)])
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97), h_pad=2.5)  # air between a row's lowest nodes and the next titles
     save_figure(fig, out)
     write_table(table, numbers)
 
 
+def coinciding_modes(rows: Sequence[dict], keys: Sequence[str]) -> list[tuple[int, list[str]]]:
+    """``(layer, modes)`` where several sampling modes have the same values of ``keys`` (their lines coincide)."""
+    groups: dict[tuple, list[str]] = {}
+    for r in rows:
+        groups.setdefault((r["layer"], *(round(r[k], 12) for k in keys)), []).append(r["sampling"])
+    return sorted((key[0], modes) for key, modes in groups.items() if len(modes) > 1)
+
+
 def figure_purity(graphs: Sequence[Path], class_index: int, out: Path, table: Path) -> None:
-    """Figure 12 from graph JSON files of several sampling modes and layers."""
+    """Figure 12 from graph JSON files of several sampling modes and layers: the class-wise purity of one class,
+    the fraction of that class's points in a node (the rest are DBSCAN noise), and the mean node-wise purity."""
     rows = []
     for path in graphs:
         graph = json.loads(Path(path).read_text())
-        p = graph["params"]
+        p, purity = graph["params"], graph["purity"]
         rows.append(
             {
                 "sampling": p["sampling"],
                 "layer": p["layer"],
                 "layer_name": p["layer_name"],
                 "nodes": len(graph["nodes"]),
-                "points_in_nodes": graph["purity"]["points_in_nodes"],
-                "mean_node_purity": graph["purity"]["mean_node_purity"],
+                "points_in_nodes": purity["points_in_nodes"],
+                "mean_node_purity": purity["mean_node_purity"],
                 "class": class_index,
-                "class_purity": graph["purity"]["class_purity"].get(str(class_index), float("nan")),
+                "class_purity": purity["class_purity"].get(str(class_index), float("nan")),
+                "class_points_in_nodes": purity["class_points_in_nodes"].get(str(class_index), float("nan")),
             }
         )
     rows.sort(key=lambda r: (r["sampling"], r["layer"]))
     name = (json.loads(Path(graphs[0]).read_text()).get("class_names") or [str(class_index)])[class_index]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True, constrained_layout=True)
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7.5, 8.6), sharex=True, constrained_layout=True)
     for mode in dict.fromkeys(r["sampling"] for r in rows):
         mine = [r for r in rows if r["sampling"] == mode]
         layers = [r["layer"] for r in mine]
         top.plot(layers, [r["class_purity"] for r in mine], "o-", label=mode)
+        middle.plot(layers, [r["class_points_in_nodes"] for r in mine], "o-", label=mode)
         bottom.plot(layers, [r["mean_node_purity"] for r in mine], "o-", label=mode)
+    noise = [r for r in rows if r["class_points_in_nodes"] == 0]
+    top.plot([r["layer"] for r in noise], [0] * len(noise), "kx", ms=9, label="class entirely DBSCAN noise")
     top.set(
         ylabel=f"class-wise purity of '{name}'",
-        ylim=(0, 1.05),
+        ylim=(-0.03, 1.05),
         title="Figure 12: purity of the mapper graphs across layers",
     )
+    middle.set(ylabel=f"fraction of '{name}' points\nin a node (rest: noise)", ylim=(-0.03, 1.05))
     bottom.set(xlabel="layer (block BatchNorm output, 0..15)", ylabel="mean node-wise purity", ylim=(0, 1.05))
-    top.legend(fontsize=8, title="sampling")
+    top.legend(fontsize=7, title="sampling", title_fontsize=8, ncol=2)
+    notes = [
+        f"layer {layer}: {', '.join(modes)} coincide (same points: a top-p mode keeps every position of a layer "
+        "with at most p positions, which is the full cloud)"
+        for layer, modes in coinciding_modes(rows, ("class_purity", "mean_node_purity", "points_in_nodes"))
+    ]
+    if notes:
+        bottom.text(0.01, 0.02, "\n".join(notes), transform=bottom.transAxes, fontsize=7, va="bottom", wrap=True)
     save_figure(fig, out)
     write_table(table, rows)
 
@@ -274,17 +304,22 @@ def figure_masks(
             for q in range(weights.shape[1])
         ],
     )
-    fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.6), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(3, count, figsize=(1.8 * count + 1.2, 5.8), squeeze=False, constrained_layout=True)
+    top = weights.max() if weights.size else 1.0
     for i in range(count):
         axes[0][i].imshow(images[i])
+        axes[0][i].set_title(f"image {int(index[i])}\n{masks[i].mean():.0%} foreground", fontsize=8)
         axes[1][i].imshow(masks[i], cmap="gray", vmin=0, vmax=1)
-        axes[2][i].imshow(weights[i].reshape(side, side), cmap="viridis")
+        shown = axes[2][i].imshow(weights[i].reshape(side, side), cmap="viridis", vmin=0, vmax=top)
         for ax in axes[:, i]:
             ax.set_xticks([])
             ax.set_yticks([])
     axes[0][0].set_ylabel("image")
-    axes[1][0].set_ylabel("foreground mask")
+    axes[1][0].set_ylabel("foreground mask\n(white)")
     axes[2][0].set_ylabel(f"weight per position\n{layer}")
+    fig.colorbar(
+        shown, ax=axes[2, :].tolist(), shrink=0.9, label="foreground weight\n(norm of the receptive\nfield on the mask)"
+    )
     fig.suptitle("Figure 4: bright positions see mostly foreground and are kept by foreground sampling", fontsize=9)
     save_figure(fig, out)
 

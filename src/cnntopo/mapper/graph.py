@@ -30,7 +30,10 @@ from cnntopo.store import layer_key, open_store
 
 def l2_lens(points: np.ndarray) -> np.ndarray:
     """``(n,)`` l2 norm of each row, min-max scaled to [0, 1] (all zeros if the norms are equal)."""
-    norms = np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1)
+    return _scaled(np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1))
+
+
+def _scaled(norms: np.ndarray) -> np.ndarray:
     span = norms.max() - norms.min()
     return (norms - norms.min()) / span if span > 0 else np.zeros_like(norms)
 
@@ -121,7 +124,8 @@ def mapper_graph(
         eps, how = knee_eps(nearest_neighbour_distances(points, seed=seed))
     else:
         how = "given"
-    lens = l2_lens(points)
+    norms = np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1)
+    lens = _scaled(norms)
     intervals = cover_intervals(n_intervals, overlap)
     nodes, node_interval = [], []
     for index, (low, high) in enumerate(intervals):
@@ -144,6 +148,7 @@ def mapper_graph(
         "eps": eps,
         "eps_from": how,
         "points": len(points),
+        "norm_range": [float(norms.min()), float(norms.max())],  # lens 0 and 1 in activation-norm units
     }
     return MapperGraph(nodes, edges, node_interval, params)
 
@@ -185,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     result = graph.to_json(labels, store.attrs["classes"])
     purity = purity_summary(graph.nodes, labels)
-    result["purity"] = {**purity, "class_purity": {str(k): v for k, v in purity["class_purity"].items()}}
+    per_class = ("class_purity", "class_points_in_nodes")
+    result["purity"] = {**purity, **{key: {str(k): v for k, v in purity[key].items()} for key in per_class}}
     atomic_write_json(args.json, result, indent=None)
     print(
         f"layer {args.layer}, {store.attrs['sampling']} sampling, sigma {store.attrs['sigma']}: "

@@ -36,8 +36,8 @@ def class_purity(beta: np.ndarray, labels: np.ndarray) -> dict[int, float]:
 
 
 def purity_summary(nodes: Sequence[np.ndarray], labels: np.ndarray) -> dict:
-    """Mean node-wise purity, mean point-wise purity, class-wise purity of every class, and the
-    fraction of points in at least one node (DBSCAN noise points are in none and count as 0)."""
+    """Mean node-wise purity, mean point-wise purity, class-wise purity of every class, and the fraction of
+    points in at least one node, overall and per class (DBSCAN noise points are in none and count as 0)."""
     alpha = node_purity(nodes, labels)
     beta = point_purity(nodes, alpha, len(labels))
     covered = np.zeros(len(labels), dtype=bool)
@@ -49,4 +49,5 @@ def purity_summary(nodes: Sequence[np.ndarray], labels: np.ndarray) -> dict:
         "mean_node_purity": float(alpha.mean()) if len(alpha) else float("nan"),
         "mean_point_purity": float(beta.mean()),
         "class_purity": class_purity(beta, labels),
+        "class_points_in_nodes": {int(k): float(covered[labels == k].mean()) for k in np.unique(labels)},
     }
