@@ -4,7 +4,7 @@ import torch
 
 from cnntopo.data import load_digits_split, normalize
 from cnntopo.models import build_model, layers_in_forward_order
-from cnntopo.ph.activations import TopL2Recorder
+from cnntopo.ph.activations import CloudRecorder
 from cnntopo.ph.persistence import distance_matrix, load_diagrams, persistence_diagrams, save_diagrams
 
 
@@ -15,7 +15,7 @@ def real_clouds():
     torch.manual_seed(0)
     model = build_model("resnet18_option_a", 8, 10).eval()
     layers = [l for l in layers_in_forward_order(model, 16) if l.index in (0, 8, 16)]
-    recorder = TopL2Recorder(model, layers)
+    recorder = CloudRecorder(model, layers, ["top_l2"])
     with torch.no_grad():
         model(normalize(torch.from_numpy(test.images[:150]), test.mean, test.std))
     recorder.close()

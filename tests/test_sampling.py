@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnntopo.ph.sampling import top_l2_sample
+from cnntopo.ph.sampling import mean_pool, top_l2_positions, top_l2_sample
 
 
 def brute_force_top_l2(activations: np.ndarray) -> np.ndarray:
@@ -35,3 +35,10 @@ def test_ties_go_to_first_position_in_row_major_order():
 def test_rejects_wrong_rank():
     with pytest.raises(ValueError, match=r"\(n, c, h, w\)"):
         top_l2_sample(torch.zeros(3, 4, 5))
+
+
+def test_mean_pool_and_positions():
+    x = torch.randn(6, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(mean_pool(x), x.mean(dim=(2, 3)))
+    norms = x.pow(2).sum(dim=1).reshape(6, -1)
+    assert torch.equal(top_l2_positions(x), norms.argmax(dim=1))

@@ -4,7 +4,7 @@ The tiny config runs once through `--profile profiles/slurm` (every non-local jo
 once locally; the scheduler's records must show the jobs, and the results must be equal. To stay
 within a few minutes (each sbatch job starts its own Snakemake, and the executor's status polls
 back off by 10 s), the config is config/test.yaml's PH branch with two metrics and one batch:
-14 cluster jobs.
+12 cluster jobs.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ CLUSTER_RULES = {
     "train_model": 2,
     "extract_activations": 2,
     "persistence_diagrams": 2,
-    "within_model_distances": 4,
-    "cross_model_distances": 2,
+    "layer_distances": 4,
     "sensitivity": 2,
 }
 
@@ -49,6 +48,8 @@ def _config(tmp_path):
     config["branches"] = ["ph"]
     config["ph"]["metrics"] = ["sw", "cka"]
     config["ph"]["activations"]["batches"] = 1
+    config["ph"]["representations"] = ["top_l2"]
+    config["ph"]["controls"] = {"untrained": False}
     path = tmp_path / "slurm-test.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -14,7 +14,7 @@ def write_store(path: Path, batches: int = 2, rows: int = 6, block: int = 4, see
     values = {layer.index: rng.standard_normal((batches, rows, layer.channels)).astype(np.float32) for layer in LAYERS}
     index = np.arange(batches * rows).reshape(batches, rows)
     arrays = {"image_index": index, "label": index % 10}
-    with StoreWriter(path, LAYERS, batches, rows, arrays, {"seed": seed}) as writer:
+    with StoreWriter(path, LAYERS, batches, rows, arrays, {"seed": seed, "representation": "top_l2"}) as writer:
         for b in range(batches):
             for start in range(0, rows, block):
                 writer.append({f"layer{i:02d}": v[b, start : start + block] for i, v in values.items()})

@@ -42,52 +42,103 @@ def test_the_tiny_config_runs_end_to_end(finished_run):
     assert (results / "models/ph/training_curves.pdf").exists()
 
 
-@pytest.mark.parametrize("metric", ["sw", "cka", "procrustes"])
-def test_distances_specificity_sensitivity_and_figures_of_every_metric(finished_run, metric):
+@pytest.mark.parametrize(
+    "metric, representation",
+    [("sw", "top_l2"), ("cka", "top_l2"), ("cka", "mean_pool"), ("procrustes", "shared_position")],
+)
+def test_distances_specificity_sensitivity_and_figures_of_every_measure(finished_run, metric, representation):
     import numpy as np
 
     results = finished_run / "results"
-    within = np.load(results / f"distances/ph/{metric}/within/seed0.npz")
+    measure = f"{metric}/{representation}"
+    within = np.load(results / f"distances/ph/{measure}/within/seed0.npz")
     assert within["per_batch"].shape == (2, 17, 17) and np.isfinite(within["per_batch"]).all()
     assert np.all(np.diag(within["mean"]) == 0) and np.array_equal(within["mean"], within["mean"].T)
-    cross = np.load(results / f"distances/ph/{metric}/cross/seed0.npz")
+    assert str(within["representation"]) == representation
+    cross = np.load(results / f"distances/ph/{measure}/cross/seed0.npz")
     assert cross["others"].tolist() == [1] and cross["mean"].shape == (1, 17, 17)
-    assert not (results / f"distances/ph/{metric}/cross/seed1.npz").exists()  # the pair (0, 1) is computed once
-    with open(results / f"specificity/ph/{metric}/specificity_pairs.csv") as handle:
+    # the pair (0, 1) is computed once: the last seed's cross file compares it with no model
+    assert np.load(results / f"distances/ph/{measure}/cross/seed1.npz")["others"].tolist() == []
+    with open(results / f"specificity/ph/{measure}/specificity_pairs.csv") as handle:
         assert {(row["reference"], row["other"]) for row in csv.DictReader(handle)} == {("0", "1"), ("1", "0")}
-    with open(results / f"specificity/ph/{metric}/specificity_by_layer.csv") as handle:
+    with open(results / f"specificity/ph/{measure}/specificity_by_layer.csv") as handle:
         table = list(csv.DictReader(handle))
     assert [int(row["layer"]) for row in table] == list(range(17)) and all(row["pairs"] == "2" for row in table)
-    with open(results / f"sensitivity/ph/{metric}/sensitivity_curves.csv") as handle:
+    (row,) = [
+        r
+        for r in read_table(results / f"specificity/ph/{metric}/specificity_summary.csv")
+        if r["representation"] == representation
+    ]
+    assert row["rho_overall_ci_low"] <= row["rho_overall"] <= row["rho_overall_ci_high"]
+    assert row["rho_layer_ci_low"] <= row["rho_layer_ci_high"] and 0 < row["p_value"] <= 1
+    assert {"spearman_overall", "rho_overall_offdiag", "rho_layer_offdiag"} <= set(row)
+    with open(results / f"sensitivity/ph/{measure}/sensitivity_curves.csv") as handle:
         curves = list(csv.DictReader(handle))
     # Width 4: layers 0, 8, 16 have 4, 8, 32 channels, so k = 4 (none for c = 4), 4, and 4..28.
     assert sorted({(r["layer"], r["k"]) for r in curves}) == sorted(
         {("8", "4")} | {("16", str(k)) for k in range(4, 32, 4)}
     )
-    summary = read_table(results / f"sensitivity/ph/{metric}/sensitivity_summary.csv")
+    summary = read_table(results / f"sensitivity/ph/{measure}/sensitivity_summary.csv")
     assert [r["deletions"] for r in summary] == [0, 1, 7] and math.isnan(summary[0]["first_detectable_fraction"])
+    assert all(r["baseline"] <= r["baseline_max"] for r in summary) and {r["models"] for r in summary} == {1}
     assert all(
         isinstance(r["detectable"], bool)
-        for r in read_table(results / f"sensitivity/ph/{metric}/sensitivity_curves.csv")
+        for r in read_table(results / f"sensitivity/ph/{measure}/sensitivity_curves.csv")
     )
     for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
-        assert (results / f"figures/ph/{metric}/{name}.png").stat().st_size > 20_000
-        assert (results / f"figures/ph/{metric}/{name}.pdf").exists()
-    for name in ("figure5_within", "figure6_specificity", "figure7_sensitivity"):
-        assert (results / f"figures/ph/{metric}/{name}.csv").exists()
-    assert f"Specificity of {metric} (2 model pairs): rho at layer 9 =" in (finished_run / "run.log").read_text()
+        assert (results / f"figures/ph/{measure}/{name}.png").stat().st_size > 20_000
+        assert (results / f"figures/ph/{measure}/{name}.pdf").exists()
+        assert (results / f"figures/ph/{measure}/{name}.csv").exists()
+    assert (
+        f"Specificity of {metric} on {representation} clouds (2 model pairs): rho at layer 9 ="
+        in (finished_run / "run.log").read_text()
+    )
 
 
-def test_comparison_table_has_every_metric(finished_run):
-    with open(finished_run / "results/comparison/ph/comparison.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [r["metric"] for r in rows] == ["sw", "cka", "procrustes"]
+def test_the_untrained_control_and_the_paper_table(finished_run):
+    results = finished_run / "results"
+    weights = results / "models/ph_untrained/seed1.pt"
+    import torch
+
+    from cnntopo.train import initial_model
+
+    saved = torch.load(weights, weights_only=True)
+    fresh = initial_model("resnet18_option_a", 4, 10, 1).state_dict()
+    assert saved["untrained"] and all(torch.equal(saved["state_dict"][k], fresh[k]) for k in fresh)
+    control = read_table(results / "controls/ph/untrained/specificity.csv")
+    assert {(r["metric"], r["representation"], r["models_are"]) for r in control} == {
+        (m, r, t)
+        for m, r in [("sw", "top_l2")]
+        + [(m, r) for m in ("cka", "procrustes") for r in ("top_l2", "mean_pool", "shared_position")]
+        for t in ("trained", "untrained")
+    }
+    assert (results / "controls/ph/untrained/specificity.png").stat().st_size > 20_000
+    assert {r["models_are"] for r in read_table(results / "controls/ph/untrained/sensitivity.csv")} == {
+        "trained",
+        "untrained",
+    }
+    paper = read_table(results / "paper_vs_run.csv")
+    claims = [r["claim"] for r in paper]
+    assert any("rho at layer 9" in c for c in claims) and any("CV" in r["paper"] for r in paper)
+    assert any("purity" in c for c in claims) and {r["agrees"] for r in paper} <= {"yes", "no", "n/a"}
+    assert all("models" in r["scale"] or "sampling modes" in r["scale"] for r in paper)
+
+
+def test_comparison_table_has_every_measure(finished_run):
+    rows = read_table(finished_run / "results/comparison/ph/comparison.csv")
+    representations = ["top_l2", "mean_pool", "shared_position"]
+    assert [(r["metric"], r["representation"]) for r in rows] == [("sw", "top_l2")] + [
+        (m, r) for m in ("cka", "procrustes") for r in representations
+    ]
     assert set(rows[0]) >= {
-        "rho_layer_of_interest",
+        "rho_layer",
+        "rho_layer_ci_low",
         "rho_overall",
+        "rho_overall_ci_high",
+        "p_value",
         "first_detectable_layer_0",
         "first_detectable_layer_8",
-        "first_detectable_layer_16",
+        "first_detectable_beyond_every_model_layer_16",
     }
     assert (finished_run / "results/comparison/ph/comparison.png").exists()
 
@@ -159,6 +210,7 @@ def test_the_report_holds_every_figure(finished_run):
         "figure12_purity.png",
         "layer15.html",
         "explorer.html",
+        "paper_vs_run.csv",
     ):
         assert name in html
 
@@ -168,23 +220,30 @@ def test_a_finished_run_has_nothing_left_to_do(finished_run):
     assert planned_jobs(out) == {}
 
 
-# config/test.yaml: 2 seeds, 2 batches, 3 metrics (sw, cka, procrustes).
-PER_METRIC = {
-    "within_model_distances": 2,
-    "cross_model_distances": 1,
-    "specificity": 1,
-    "figure_within": 1,
-    "figure_specificity": 1,
-    "sensitivity": 1,
-    "figure_sensitivity": 1,
-}
-SW_AND_AFTER = {**PER_METRIC, "comparison": 1, "all": 1}
+# config/test.yaml: 2 seeds, 2 batches; SW on top_l2, CKA and Procrustes on 3 representations: 7 measures,
+# each run on the trained models and on the untrained control (figures for the trained ones only).
+MEASURES, SW_MEASURES, BRANCHES = 7, 1, 2
+
+
+def per_measure(measures: int, branches: int = BRANCHES) -> dict[str, int]:
+    return {
+        "layer_distances": 2 * measures * branches,
+        "specificity": measures * branches,
+        "sensitivity": measures * branches,
+        "figure_within": measures,
+        "figure_specificity": measures,
+        "figure_sensitivity": measures,
+    }
+
+
+COMPARISONS = {"comparison": 1, "control_comparison": 1, "paper_vs_run": 1, "all": 1}
+SW_AND_AFTER = {**per_measure(SW_MEASURES), "specificity_summary": 1, **COMPARISONS}
 EXTRACTION_AND_AFTER = {
-    "extract_activations": 2,
-    "persistence_diagrams": 4,
-    **{rule: 3 * count for rule, count in PER_METRIC.items()},
-    "comparison": 1,
-    "all": 1,
+    "extract_activations": 2 * BRANCHES,
+    "persistence_diagrams": 4 * BRANCHES,
+    **per_measure(MEASURES),
+    "specificity_summary": 3,
+    **COMPARISONS,
 }
 # Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
 MAPPER_GRAPHS_AND_AFTER = {
@@ -194,20 +253,36 @@ MAPPER_GRAPHS_AND_AFTER = {
     "figure_mapper_grid": 2,
     "figure_noise_graphs": 1,
     "figure_purity": 1,
+    "paper_vs_run": 1,
     "all": 1,
 }
 MAPPER_AFTER_TRAINING = {"mapper_activations": 4, **MAPPER_GRAPHS_AND_AFTER}
+TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the untrained control's
+    "extract_activations": 2,
+    "persistence_diagrams": 4,
+    **per_measure(MEASURES, branches=1),
+    "specificity_summary": 3,
+    **COMPARISONS,
+}
 
 
 @pytest.mark.parametrize(
     "rule, expected",
     [
-        ("train_model", {"train_model": 3, "summarize_training": 2, **EXTRACTION_AND_AFTER, **MAPPER_AFTER_TRAINING}),
+        ("train_model", {"train_model": 3, "summarize_training": 2, **TRAINED_PH_AND_AFTER, **MAPPER_AFTER_TRAINING}),
         ("extract_activations", EXTRACTION_AND_AFTER),
-        ("persistence_diagrams", {"persistence_diagrams": 4, **SW_AND_AFTER}),
+        ("persistence_diagrams", {"persistence_diagrams": 4 * BRANCHES, **SW_AND_AFTER}),
         ("summarize_training", {"summarize_training": 2, "all": 1}),
         ("mapper_graph", MAPPER_GRAPHS_AND_AFTER),
-        ("specificity", {"specificity": 3, "comparison": 1, "all": 1}),
+        (
+            "specificity",
+            {
+                "specificity": MEASURES * BRANCHES,
+                "figure_specificity": MEASURES,
+                "specificity_summary": 3,
+                **COMPARISONS,
+            },
+        ),
     ],
 )
 def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, expected):
@@ -220,7 +295,7 @@ def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, ex
     [
         ("ph", "activations", "n_images", 32, EXTRACTION_AND_AFTER),
         ("ph", "sw", "directions", 20, SW_AND_AFTER),
-        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 4, **SW_AND_AFTER}),
+        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 4 * BRANCHES, **SW_AND_AFTER}),
         ("mapper", "graph", "intervals", 12, MAPPER_GRAPHS_AND_AFTER),
     ],
 )

@@ -22,6 +22,11 @@ class ConfigError(ValueError):
     """The configuration does not match the schema."""
 
 
+# The workflow's ``{branch}`` values and the config section each reads: the untrained control
+# (randomly initialised models) runs the PH branch's steps with the PH branch's settings.
+BRANCH_SECTIONS = {"ph": "ph", "ph_untrained": "ph", "mapper": "mapper"}
+
+
 def _with_defaults(validator_class):
     validate_properties = validator_class.VALIDATORS["properties"]
 

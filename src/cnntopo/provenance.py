@@ -71,6 +71,13 @@ def write_table(path: str | Path, rows: Sequence[dict], columns: Sequence[str] |
     os.replace(tmp, path)
 
 
+def concatenate_tables(paths: Sequence[str | Path], out: str | Path) -> None:
+    """One CSV of the rows of several CSVs (the union of their columns, in order of appearance)."""
+    rows = [row for path in paths for row in read_table(path)]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    write_table(out, rows, columns)
+
+
 def _typed(text: str) -> Any:
     if text in ("True", "False"):
         return text == "True"
@@ -123,3 +130,17 @@ def device_from_options(args: argparse.Namespace) -> torch.device:
 
     torch.set_num_threads(args.threads)
     return resolve_device(args.device)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.provenance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    concatenate = sub.add_parser("concatenate", help="one CSV of the rows of several")
+    concatenate.add_argument("--tables", type=Path, nargs="+", required=True)
+    concatenate.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    concatenate_tables(args.tables, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cnntopo.config import BRANCH_SECTIONS
 from cnntopo.layers import planned_layers
 from cnntopo.ph.specificity import cross_partners
 
@@ -151,17 +152,20 @@ def per_attempt(estimate: Estimate, config: Mapping[str, Any]) -> Callable[[Any,
     return scaled
 
 
+def _section(wildcards: Any) -> str:
+    """The config section of a job's branch (mapper rules have no ``branch`` wildcard)."""
+    return BRANCH_SECTIONS[getattr(wildcards, "branch", "mapper")]
+
+
 def _branch(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any]:
-    return config[getattr(wildcards, "branch", "mapper")]
+    return config[_section(wildcards)]
 
 
 def _layers(config: Mapping[str, Any], wildcards: Any) -> list:
     """The layers the branch of a job reads: Conv2d outputs (ph) or block BatchNorm outputs (mapper)."""
-    branch = getattr(wildcards, "branch", "mapper")
-    model = config[branch]["model"]
-    return planned_layers(
-        model["arch"], model["width"], image_side(config["data"]), "conv" if branch == "ph" else "block_bn"
-    )
+    model = _branch(config, wildcards)["model"]
+    kind = "conv" if _section(wildcards) == "ph" else "block_bn"
+    return planned_layers(model["arch"], model["width"], image_side(config["data"]), kind)
 
 
 def _max_channels(config: Mapping[str, Any], wildcards: Any) -> int:
@@ -188,6 +192,11 @@ def extract_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     return extract_mem_mb(config["data"], section["model"]["width"], a["n_images"], a["extract_batch"])
 
 
+def init_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """An untrained model of the PH branch, built beside its data set's test split."""
+    return extract_mem_mb(config["data"], config["ph"]["model"]["width"], 1, 1)
+
+
 def extract_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     section = _branch(config, wildcards)
     a = section["activations"]
@@ -211,18 +220,13 @@ def layer_distances_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     )
 
 
-def within_model_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    a = _branch(config, wildcards)["activations"]
-    layers = len(_layers(config, wildcards))
-    pairs = layers * (layers - 1) // 2 * a["batches"]
-    return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
-
-
-def cross_model_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+def layer_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The model's own layer pairs and every layer pair against each partner, per batch."""
     section = _branch(config, wildcards)
     a = section["activations"]
+    layers = len(_layers(config, wildcards))
     partners = cross_partners(int(wildcards.seed), range(config["seeds"]), section["specificity"]["references"])
-    pairs = len(_layers(config, wildcards)) ** 2 * len(partners) * a["batches"]
+    pairs = (layers * (layers - 1) // 2 + layers**2 * len(partners)) * a["batches"]
     return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
 
 

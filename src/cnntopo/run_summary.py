@@ -16,14 +16,19 @@ def run_summary(results: Path, metrics: Sequence[str]) -> str:
         parts.append(f"Mapper purity by layer ({purity}):\n{purity.read_text()}")
     for metric in metrics:
         summary = results / f"specificity/ph/{metric}/specificity_summary.csv"
-        if summary.exists():
-            row = read_table(summary)[0]
-            paper = f" (paper: {row['paper_rho_layer_9']} and {row['paper_rho_overall']})" if metric == "sw" else ""
-            parts.append(
-                f"Specificity of {metric} ({row['pairs']} model pairs): rho at layer {row['layer_of_interest']} = "
-                f"{row['rho_layer']:.3f}, over all layers = {row['rho_overall']:.3f}{paper}"
+        for row in read_table(summary) if summary.exists() else []:
+            paper = (
+                f" (paper: {row['paper_rho_layer_9']} and {row['paper_rho_overall']})"
+                if (metric, row["representation"]) == ("sw", "top_l2")
+                else ""
             )
-    comparison = results / "comparison/ph/comparison.csv"
-    if comparison.exists():
-        parts.append(f"\n{comparison}:\n{comparison.read_text()}")
+            parts.append(
+                f"Specificity of {metric} on {row['representation']} clouds ({row['pairs']} model pairs): "
+                f"rho at layer {row['layer_of_interest']} = {row['rho_layer']:.3f} "
+                f"[{row['rho_layer_ci_low']:.3f}, {row['rho_layer_ci_high']:.3f}], over all layers = "
+                f"{row['rho_overall']:.3f} [{row['rho_overall_ci_low']:.3f}, {row['rho_overall_ci_high']:.3f}]{paper}"
+            )
+    for table in (results / "comparison/ph/comparison.csv", results / "paper_vs_run.csv"):
+        if table.exists():
+            parts.append(f"\n{table}:\n{table.read_text()}")
     return "\n".join(parts)

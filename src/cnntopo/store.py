@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 from cnntopo.layers import LayerInfo
 
@@ -44,12 +43,19 @@ def layer_key(index: int) -> str:
     return f"layer{index:02d}"
 
 
+def cloud_key(index: int, representation: str | None = None) -> str:
+    """The array of a layer's cloud: ``layer09`` (the store's own sampling) or ``layer09_mean_pool``."""
+    return layer_key(index) if representation is None else f"{layer_key(index)}_{representation}"
+
+
 class StoreWriter:
     """Fill a new store block by block, each layer in row order; :meth:`commit` makes it visible.
 
     ``rows`` is the number of rows per batch of every layer (an int) or of each layer
-    (a dict keyed by layer index). ``arrays`` are int64 metadata arrays written whole.
-    Use as a context manager: on an exception the temporary store is removed.
+    (a dict keyed by layer index). ``arrays`` are int64 metadata arrays written whole;
+    :meth:`put_array` adds one computed during the writing. ``extra_representations``
+    adds, beside each layer's cloud, clouds of the same rows under other representations
+    (:func:`cloud_key`). Use as a context manager: on an exception the temporary store is removed.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class StoreWriter:
         rows: int | dict[int, int],
         arrays: dict[str, np.ndarray],
         attrs: dict[str, Any],
+        extra_representations: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".partial")
@@ -67,7 +74,14 @@ class StoreWriter:
             shutil.rmtree(self.tmp)
         self.layers = list(layers)
         self.batches = batches
-        self.rows = {layer_key(l.index): rows if isinstance(rows, int) else rows[l.index] for l in self.layers}
+        representations = [None, *extra_representations]
+        self.rows = {
+            cloud_key(l.index, r): rows if isinstance(rows, int) else rows[l.index]
+            for l in self.layers
+            for r in representations
+        }
+        import zarr  # here, not at module level: jobs that only read diagram files start 0.5 s sooner
+
         self.group = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
         self.group.attrs.update(
             {
@@ -76,6 +90,7 @@ class StoreWriter:
                 "complete": False,
                 "batches": batches,
                 "layers": [layer_key(layer.index) for layer in self.layers],
+                "extra_representations": list(extra_representations),
                 "arrays": sorted(arrays),
             }
         )
@@ -87,8 +102,8 @@ class StoreWriter:
         self.arrays = {}
         self.hashes = {}
         self.cursor = {}
-        for layer in self.layers:
-            key = layer_key(layer.index)
+        for layer, representation in ((l, r) for l in self.layers for r in representations):
+            key = cloud_key(layer.index, representation)
             array = self.group.create_array(
                 key,
                 shape=(batches, self.rows[key], layer.channels),
@@ -107,6 +122,12 @@ class StoreWriter:
             self.arrays[key] = array
             self.hashes[key] = hashlib.sha256()
             self.cursor[key] = (0, 0)
+
+    def put_array(self, name: str, values: np.ndarray) -> None:
+        """Add an int64 metadata array (e.g. positions chosen while writing) before :meth:`commit`."""
+        values = np.asarray(values, dtype=np.int64)
+        self.group.create_array(name, data=values, chunks=values.shape or None)
+        self.group.attrs["arrays"] = sorted([*self.group.attrs["arrays"], name])
 
     def append(self, values: dict[str, np.ndarray]) -> None:
         """Append the next block of rows of each layer given (a layer's rows fill batch 0, then 1, ...)."""
@@ -152,8 +173,15 @@ class ActivationStore:
     def layer_keys(self) -> list[str]:
         return list(self.attrs["layers"])
 
-    def layer(self, index: int) -> np.ndarray:
-        return self._verified(layer_key(index))
+    def layer(self, index: int, representation: str | None = None) -> np.ndarray:
+        """The verified ``(B, rows, c)`` cloud of a layer: the store's own (``representation`` attribute,
+        the default), or one of its ``extra_representations``."""
+        if representation is not None and representation == self.attrs.get("representation"):
+            representation = None
+        if representation is not None and representation not in self.attrs.get("extra_representations", []):
+            own = [self.attrs.get("representation", "its own sampling"), *self.attrs.get("extra_representations", [])]
+            raise StoreError(f"{self.path} holds no {representation!r} clouds, only {own}; rerun its rule")
+        return self._verified(cloud_key(index, representation))
 
     def layer_attrs(self, index: int) -> dict[str, Any]:
         return dict(self.group[layer_key(index)].attrs)
@@ -166,7 +194,7 @@ class ActivationStore:
         return self.array("image_index")
 
     def _verified(self, key: str) -> np.ndarray:
-        if key not in self.layer_keys:
+        if key.split("_", 1)[0] not in self.layer_keys:
             raise KeyError(f"{self.path} has no {key}; it holds {self.layer_keys}")
         try:
             array = self.group[key]
@@ -190,6 +218,8 @@ def open_store(path: str | Path) -> ActivationStore:
         hint = f" (a partial write {partial} exists: its job did not finish)" if partial.exists() else ""
         raise StoreError(f"activation store {path} does not exist{hint}")
     try:
+        import zarr
+
         group = zarr.open_group(str(path), mode="r", zarr_format=3)
         attrs = dict(group.attrs)
     except Exception as error:
@@ -200,7 +230,8 @@ def open_store(path: str | Path) -> ActivationStore:
         )
     if attrs.get("complete") is not True:
         raise StoreError(f"{path} is incomplete: its writer did not finish; rerun its rule")
-    missing = [key for key in [*attrs["layers"], *attrs["arrays"]] if key not in group]
+    clouds = [f"{key}_{r}" for key in attrs["layers"] for r in attrs.get("extra_representations", [])]
+    missing = [key for key in [*attrs["layers"], *clouds, *attrs["arrays"]] if key not in group]
     if missing:
         raise StoreError(f"{path} lacks arrays {missing}: the store is corrupt; rerun its rule")
     return ActivationStore(path, attrs, group)

@@ -147,6 +147,14 @@ def _to_model_input(batch_uint8: torch.Tensor, images: ImageSet, device: torch.d
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
 
 
+def initial_model(arch: str, width: int, num_classes: int, seed: int) -> nn.Module:
+    """Seed ``seed``'s initialisation: what training starts from, and the untrained control's model.
+    Drawn from torch's RNG seeded by ``seed`` without touching the caller's RNG state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(arch, width, num_classes)
+
+
 def train_seed_model(
     train_set: ImageSet,
     test_set: ImageSet,
@@ -164,10 +172,7 @@ def train_seed_model(
     history, seconds of training (summed over resumed runs).
     """
     num_classes = len(train_set.classes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(arch, width, num_classes)
-    model = model.to(device)
+    model = initial_model(arch, width, num_classes, seed).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
@@ -284,15 +289,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arch", required=True)
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--recipe", required=True, help="JSON of the config's train section")
     parser.add_argument("--weights", type=Path, required=True, help="output: weights file (.pt)")
-    parser.add_argument("--metrics", type=Path, required=True, help="output: metrics (.json)")
-    parser.add_argument("--checkpoint", type=Path, required=True, help="per-epoch checkpoint, deleted when done")
+    parser.add_argument("--untrained", action="store_true", help="save the seed's initialisation, do not train")
+    parser.add_argument("--recipe", help="JSON of the config's train section")
+    parser.add_argument("--metrics", type=Path, help="output: metrics (.json)")
+    parser.add_argument("--checkpoint", type=Path, help="per-epoch checkpoint, deleted when done")
     add_device_options(parser)
     args = parser.parse_args(argv)
+    data = json.loads(args.data)
+    if args.untrained:
+        test_set = load_dataset(data, train=False)
+        spec = ModelSpec(args.arch, args.width, len(test_set.classes), int(test_set.images.shape[1]))
+        model = initial_model(args.arch, args.width, spec.num_classes, args.seed)
+        save_weights(
+            args.weights, model, spec, {"seed": args.seed, "classes": list(test_set.classes), "untrained": True}
+        )
+        print(f"seed {args.seed}: untrained {args.arch} (width {args.width}) saved to {args.weights}", file=sys.stderr)
+        return
+    if args.recipe is None or args.metrics is None or args.checkpoint is None:
+        parser.error("training needs --recipe, --metrics and --checkpoint (or --untrained)")
 
     device = device_from_options(args)
-    data = json.loads(args.data)
     recipe = Recipe.from_config(json.loads(args.recipe))
     train_set, test_set = load_dataset(data, train=True), load_dataset(data, train=False)
     print(f"seed {args.seed}: {len(train_set)} training / {len(test_set)} test images on {device}", file=sys.stderr)

@@ -1,8 +1,10 @@
 rule extract_activations:
-    """Top-l2 point clouds of the Conv2d layers of one model, B batches of N test images, as a Zarr store."""
+    """Point clouds (top-l2 and the other representations) of the Conv2d layers of one model, B batches of N test
+    images, as a Zarr store."""
     input:
-        weights=rules.train_model.output.weights,
+        weights="results/models/{branch}/seed{seed}.pt",
         data=dataset_input,
+        position_reference=position_reference,
     output:
         directory("results/activations/{branch}/seed{seed}.zarr"),
     log:
@@ -23,9 +25,14 @@ rule extract_activations:
         data_seed=lambda w: branch_config(w)["activations"]["data_seed"],
         extract_batch=lambda w: branch_config(w)["activations"]["extract_batch"],
         digest=settings_digest,
+        representations=" ".join(STORED_REPRESENTATIONS),
+        position_reference=lambda w, input: (
+            f"--position-reference {input.position_reference}" if input.position_reference else ""
+        ),
         device=config["device"],
     shell:
         "python -m cnntopo.ph.activations --weights {input.weights} --data {params.data:q}"
         " --n-images {params.n_images} --batches {params.batches} --data-seed {params.data_seed}"
         " --extract-batch {params.extract_batch} --config-digest {params.digest} --out {output}"
+        " --representations {params.representations} {params.position_reference}"
         " --device {params.device} --threads {threads} > {log} 2>&1"

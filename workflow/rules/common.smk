@@ -3,8 +3,9 @@ import json
 from pathlib import Path
 
 from cnntopo import resources
-from cnntopo.config import ConfigError, load_schema, validate_config
+from cnntopo.config import BRANCH_SECTIONS, ConfigError, load_schema, validate_config
 from cnntopo.layers import layer_count
+from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
 from cnntopo.provenance import stable_digest
@@ -36,11 +37,30 @@ SENSITIVITY_LAYERS = list(range(PH_LAYERS)) if _sensitivity_layers == "all" else
 
 
 def cross_partners(seed):
-    """The models the cross_model_distances job of `seed` compares it with (cnntopo.ph.specificity)."""
+    """The models the layer_distances job of `seed` compares it with (cnntopo.ph.specificity)."""
     return _cross_partners(seed, SEEDS, _references)
 
 
 CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
+# The PH branch's models: trained, and (the untrained control) their initialisations.
+PH_BRANCHES = ["ph", "ph_untrained"] if PH["controls"]["untrained"] else ["ph"]
+
+
+def metric_representations(metric):
+    """The point clouds a metric compares (cnntopo.ph.sampling): SW's diagrams or the cloud metrics'."""
+    if METRIC_TABLE[metric].reads == "diagrams":
+        return PH["sw"]["representations"]
+    return PH["representations"]
+
+
+# Every (metric, representation) the PH tests run on, and the clouds the stores must hold.
+MEASURES = [(m, r) for m in PH_METRICS for r in metric_representations(m)]
+STORED_REPRESENTATIONS = [r for r in REPRESENTATIONS if any(r == rep for _, rep in MEASURES)]
+
+
+def expand_measures(pattern, **wildcards):
+    """``pattern`` for every (metric, representation) of MEASURES."""
+    return [path for m, r in MEASURES for path in expand(pattern, metric=m, representation=r, **wildcards)]
 
 
 def estimate(name):
@@ -49,7 +69,8 @@ def estimate(name):
 
 
 wildcard_constraints:
-    branch="ph|mapper",
+    branch="|".join(BRANCH_SECTIONS),
+    representation="|".join(REPRESENTATIONS),
     seed=r"\d+",
     batch=r"\d+",
     metric="|".join(METRIC_TABLE),
@@ -58,7 +79,7 @@ wildcard_constraints:
 
 
 def branch_config(wildcards):
-    return config[wildcards.branch]
+    return config[BRANCH_SECTIONS[wildcards.branch]]
 
 
 def dataset_input(wildcards):
@@ -82,11 +103,21 @@ def settings_digest(wildcards):
     return stable_digest({"data": config["data"], "branch": wildcards.branch, "seed": int(wildcards.seed), **relevant})
 
 
-def metric_inputs(branch, metric, seed):
+def metric_inputs(branch, metric, representation, seed):
     """What a metric reads of one model (cnntopo.ph.similarity.METRICS): its diagram files or its store."""
     if METRIC_TABLE[metric].reads == "diagrams":
-        return expand(rules.persistence_diagrams.output[0], branch=branch, seed=seed, batch=BATCHES)
+        return expand(
+            rules.persistence_diagrams.output[0], branch=branch, representation=representation, seed=seed, batch=BATCHES
+        )
     return expand(rules.extract_activations.output[0], branch=branch, seed=seed)
+
+
+def position_reference(wildcards):
+    """The store whose top-l2 positions the shared_position clouds of a model use: the first reference model's
+    (that model itself needs none)."""
+    if "shared_position" not in STORED_REPRESENTATIONS or int(wildcards.seed) == REFERENCES[0]:
+        return []
+    return expand(rules.extract_activations.output[0], branch=wildcards.branch, seed=REFERENCES[0])
 
 
 def sw_options(wildcards):
@@ -115,12 +146,32 @@ def ph_targets():
         *expand(rules.summarize_training.output.table, branch="ph"),
         *expand(rules.summarize_training.output.figure, branch="ph"),
         *expand(rules.comparison.output.table, branch="ph"),
-        *[path for figure in figures for path in expand(figure, branch="ph", metric=PH_METRICS)],
+        *expand(rules.specificity_summary.output[0], branch="ph", metric=PH_METRICS),
+        *[path for figure in figures for path in expand_measures(figure, branch="ph")],
+        *(rules.control_comparison.output if "ph_untrained" in PH_BRANCHES else []),
     ]
+
+
+def paper_vs_run_inputs(wildcards):
+    """What the paper-vs-run table reads: SW on top-l2 clouds (the paper's measure) and the mapper purity."""
+    inputs = {}
+    if "ph" in BRANCHES and ("sw", "top_l2") in MEASURES:
+        measure = dict(branch="ph", metric="sw", representation="top_l2")
+        inputs["specificity"] = expand(rules.specificity.output.summary, **measure)
+        inputs["within"] = expand(rules.figure_within.output.table, **measure)
+        inputs["sensitivity"] = expand(rules.sensitivity.output.summary, **measure)
+    if "mapper" in BRANCHES:
+        inputs["purity"] = rules.figure_purity.output.table
+    return inputs
+
+
+def paper_vs_run_options(wildcards, input):
+    return " ".join(f"--{name} {path}" for name, path in input.items())
 
 
 def all_targets():
     return [
         *(ph_targets() if "ph" in BRANCHES else []),
         *(mapper_targets() if "mapper" in BRANCHES else []),
+        rules.paper_vs_run.output.table,
     ]

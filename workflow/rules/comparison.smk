@@ -1,8 +1,8 @@
 rule comparison:
-    """Every metric's specificity and sensitivity side by side: the project's own result."""
+    """Every (metric, representation)'s specificity and sensitivity side by side: the project's own result."""
     input:
-        specificity=expand(rules.specificity.output.summary, metric=PH_METRICS, allow_missing=True),
-        sensitivity=expand(rules.sensitivity.output.summary, metric=PH_METRICS, allow_missing=True),
+        specificity=lambda w: expand_measures(rules.specificity.output.summary, branch=w.branch),
+        sensitivity=lambda w: expand_measures(rules.sensitivity.output.summary, branch=w.branch),
     output:
         figure=report(
             "results/comparison/{branch}/comparison.png",
@@ -26,3 +26,70 @@ rule comparison:
     shell:
         "python -m cnntopo.ph.figures comparison --specificity {input.specificity} --sensitivity {input.sensitivity}"
         " --out {output.figure} --table {output.table} > {log} 2>&1"
+
+
+rule control_comparison:
+    """Specificity and sensitivity of the trained models beside their untrained initialisations."""
+    input:
+        trained=expand_measures(rules.specificity.output.summary, branch="ph"),
+        untrained=expand_measures(rules.specificity.output.summary, branch="ph_untrained"),
+        trained_sensitivity=expand_measures(rules.sensitivity.output.summary, branch="ph"),
+        untrained_sensitivity=expand_measures(rules.sensitivity.output.summary, branch="ph_untrained"),
+    output:
+        figure=report(
+            "results/controls/ph/untrained/specificity.png",
+            caption="../report/control.rst",
+            category="Controls and the paper",
+        ),
+        pdf="results/controls/ph/untrained/specificity.pdf",
+        table=report(
+            "results/controls/ph/untrained/specificity.csv",
+            caption="../report/control_table.rst",
+            category="Controls and the paper",
+        ),
+        sensitivity="results/controls/ph/untrained/sensitivity.csv",
+    log:
+        "results/logs/control_comparison.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python -m cnntopo.ph.figures control --trained {input.trained} --untrained {input.untrained}"
+        " --trained-sensitivity {input.trained_sensitivity} --untrained-sensitivity {input.untrained_sensitivity}"
+        " --out {output.figure} --table {output.table} --sensitivity-table {output.sensitivity} > {log} 2>&1"
+
+
+rule paper_vs_run:
+    """Every quantitative claim of the paper beside this run's value, its interval, the run's scale and a verdict."""
+    input:
+        unpack(paper_vs_run_inputs),
+    output:
+        table=report(
+            "results/paper_vs_run.csv",
+            caption="../report/paper_vs_run.rst",
+            category="Controls and the paper",
+        ),
+    log:
+        "results/logs/paper_vs_run.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        scale=lambda w: json.dumps(
+            {
+                "models": config["seeds"],
+                "n_images": PH["activations"]["n_images"],
+                "batches": PH["activations"]["batches"],
+                "dataset": config["data"]["dataset"],
+                "width": PH["model"]["width"],
+            }
+        ),
+        options=paper_vs_run_options,
+    shell:
+        "python -m cnntopo.paper_vs_run {params.options} --scale {params.scale:q} --out {output.table} > {log} 2>&1"

@@ -1,13 +1,13 @@
 rule persistence_diagrams:
-    """H0 and H1 Vietoris-Rips diagrams of every layer's top-l2 cloud of one model and batch."""
+    """H0 and H1 Vietoris-Rips diagrams of every layer's {wildcards.representation} cloud of one model and batch."""
     input:
         store=rules.extract_activations.output[0],
     output:
-        "results/persistence/{branch}/seed{seed}/batch{batch}.npz",
+        "results/persistence/{branch}/{representation}/seed{seed}/batch{batch}.npz",
     log:
-        "results/logs/persistence_diagrams/{branch}/seed{seed}_batch{batch}.log",
+        "results/logs/persistence_diagrams/{branch}/{representation}/seed{seed}_batch{batch}.log",
     benchmark:
-        "results/benchmarks/persistence_diagrams/{branch}/seed{seed}_batch{batch}.tsv"
+        "results/benchmarks/persistence_diagrams/{branch}/{representation}/seed{seed}_batch{batch}.tsv"
     conda:
         ENVIRONMENT
     threads: 1
@@ -19,4 +19,5 @@ rule persistence_diagrams:
         maxdim=lambda w: branch_config(w)["persistence"]["maxdim"],
     shell:
         "python -m cnntopo.ph.persistence --store {input.store} --batch {wildcards.batch}"
-        " --maxdim {params.maxdim} --backend {params.backend} --out {output} > {log} 2>&1"
+        " --maxdim {params.maxdim} --backend {params.backend} --representation {wildcards.representation}"
+        " --out {output} > {log} 2>&1"

@@ -3,20 +3,24 @@ rule sensitivity:
     input:
         store=expand(rules.extract_activations.output[0], seed=REFERENCES[0], allow_missing=True),
         cross=lambda w: expand(
-            rules.cross_model_distances.output[0], branch=w.branch, metric=w.metric, seed=CROSS_SEEDS
+            rules.layer_distances.output.cross,
+            branch=w.branch,
+            metric=w.metric,
+            representation=w.representation,
+            seed=CROSS_SEEDS,
         ),
     output:
-        curves="results/sensitivity/{branch}/{metric}/sensitivity_curves.csv",
+        curves="results/sensitivity/{branch}/{metric}/{representation}/sensitivity_curves.csv",
         summary=report(
-            "results/sensitivity/{branch}/{metric}/sensitivity_summary.csv",
+            "results/sensitivity/{branch}/{metric}/{representation}/sensitivity_summary.csv",
             caption="../report/sensitivity_summary.rst",
             category="Sensitivity (Figure 7)",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
     log:
-        "results/logs/sensitivity/{branch}/{metric}.log",
+        "results/logs/sensitivity/{branch}/{metric}/{representation}.log",
     benchmark:
-        "results/benchmarks/sensitivity/{branch}/{metric}.tsv"
+        "results/benchmarks/sensitivity/{branch}/{metric}/{representation}.tsv"
     conda:
         ENVIRONMENT
     threads: 1
@@ -32,7 +36,8 @@ rule sensitivity:
     shell:
         "python -m cnntopo.ph.sensitivity --store {input.store} --cross {input.cross} --metric {wildcards.metric}"
         " --layers {params.layers} --step {params.step} --projection {params.projection} --batch {params.batch}"
-        " {params.options} --curves {output.curves} --summary {output.summary} > {log} 2>&1"
+        " --representation {wildcards.representation} {params.options} --curves {output.curves}"
+        " --summary {output.summary} > {log} 2>&1"
 
 
 rule figure_sensitivity:
@@ -41,15 +46,15 @@ rule figure_sensitivity:
         curves=rules.sensitivity.output.curves,
     output:
         figure=report(
-            "results/figures/{branch}/{metric}/figure7_sensitivity.png",
+            "results/figures/{branch}/{metric}/{representation}/figure7_sensitivity.png",
             caption="../report/figure7.rst",
             category="Sensitivity (Figure 7)",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
-        pdf="results/figures/{branch}/{metric}/figure7_sensitivity.pdf",
-        table="results/figures/{branch}/{metric}/figure7_sensitivity.csv",
+        pdf="results/figures/{branch}/{metric}/{representation}/figure7_sensitivity.pdf",
+        table="results/figures/{branch}/{metric}/{representation}/figure7_sensitivity.csv",
     log:
-        "results/logs/figure_sensitivity/{branch}/{metric}.log",
+        "results/logs/figure_sensitivity/{branch}/{metric}/{representation}.log",
     localrule: True
     conda:
         ENVIRONMENT
@@ -57,7 +62,7 @@ rule figure_sensitivity:
         mem_mb=1000,
         runtime=5,
     params:
-        label=lambda w: METRIC_TABLE[w.metric].label,
+        label=lambda w: f"{METRIC_TABLE[w.metric].label} ({w.representation})",
     shell:
         "python -m cnntopo.ph.figures sensitivity --curves {input.curves} --label {params.label:q}"
         " --out {output.figure} --table {output.table} > {log} 2>&1"

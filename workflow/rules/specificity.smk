@@ -2,27 +2,35 @@ rule specificity:
     """Pearson correlation of row i of A's within-model matrix with row i of the A-vs-B cross matrix."""
     input:
         within=lambda w: expand(
-            rules.within_model_distances.output[0], branch=w.branch, metric=w.metric, seed=REFERENCES
+            rules.layer_distances.output.within,
+            branch=w.branch,
+            metric=w.metric,
+            representation=w.representation,
+            seed=REFERENCES,
         ),
         cross=lambda w: expand(
-            rules.cross_model_distances.output[0], branch=w.branch, metric=w.metric, seed=CROSS_SEEDS
+            rules.layer_distances.output.cross,
+            branch=w.branch,
+            metric=w.metric,
+            representation=w.representation,
+            seed=CROSS_SEEDS,
         ),
     output:
         table=report(
-            "results/specificity/{branch}/{metric}/specificity_by_layer.csv",
+            "results/specificity/{branch}/{metric}/{representation}/specificity_by_layer.csv",
             caption="../report/specificity_table.rst",
             category="Specificity",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
-        pairs="results/specificity/{branch}/{metric}/specificity_pairs.csv",
+        pairs="results/specificity/{branch}/{metric}/{representation}/specificity_pairs.csv",
         summary=report(
-            "results/specificity/{branch}/{metric}/specificity_summary.csv",
+            "results/specificity/{branch}/{metric}/{representation}/specificity_summary.csv",
             caption="../report/specificity_summary.rst",
             category="Specificity",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
     log:
-        "results/logs/specificity/{branch}/{metric}.log",
+        "results/logs/specificity/{branch}/{metric}/{representation}.log",
     localrule: True
     conda:
         ENVIRONMENT
@@ -32,33 +40,37 @@ rule specificity:
     params:
         layer=lambda w: branch_config(w)["specificity"]["layer"],
         references=" ".join(map(str, REFERENCES)),
+        statistics=lambda w: "--bootstrap {bootstrap} --permutations {permutations} --seed {seed}".format(
+            **branch_config(w)["statistics"]
+        ),
     shell:
         "python -m cnntopo.ph.specificity --within {input.within} --cross {input.cross} --layer {params.layer}"
-        " --references {params.references} --table {output.table} --pairs {output.pairs}"
+        " --references {params.references} {params.statistics} --table {output.table} --pairs {output.pairs}"
         " --summary {output.summary} > {log} 2>&1"
 
 
 rule figure_specificity:
     """Figure 6: model A's within-model heatmap beside the A-vs-B cross heatmap, and the rows of the layer of interest."""
     input:
-        within=expand(rules.within_model_distances.output[0], seed=REFERENCES[0], allow_missing=True),
-        cross=expand(rules.cross_model_distances.output[0], seed=REFERENCES[0], allow_missing=True),
+        within=expand(rules.layer_distances.output.within, seed=REFERENCES[0], allow_missing=True),
+        cross=expand(rules.layer_distances.output.cross, seed=REFERENCES[0], allow_missing=True),
+        summary=rules.specificity.output.summary,
     output:
         figure=report(
-            "results/figures/{branch}/{metric}/figure6_specificity.png",
+            "results/figures/{branch}/{metric}/{representation}/figure6_specificity.png",
             caption="../report/figure6.rst",
             category="Figures 5 and 6",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
-        pdf="results/figures/{branch}/{metric}/figure6_specificity.pdf",
+        pdf="results/figures/{branch}/{metric}/{representation}/figure6_specificity.pdf",
         table=report(
-            "results/figures/{branch}/{metric}/figure6_specificity.csv",
+            "results/figures/{branch}/{metric}/{representation}/figure6_specificity.csv",
             caption="../report/figure6_table.rst",
             category="Figures 5 and 6",
-            subcategory="{metric}",
+            subcategory="{metric}, {representation}",
         ),
     log:
-        "results/logs/figure_specificity/{branch}/{metric}.log",
+        "results/logs/figure_specificity/{branch}/{metric}/{representation}.log",
     localrule: True
     conda:
         ENVIRONMENT
@@ -70,4 +82,33 @@ rule figure_specificity:
         layer=lambda w: branch_config(w)["specificity"]["layer"],
     shell:
         "python -m cnntopo.ph.figures specificity-heatmaps --within {input.within} --cross {input.cross}"
-        " --other {params.other} --layer {params.layer} --out {output.figure} --table {output.table} > {log} 2>&1"
+        " --other {params.other} --layer {params.layer} --summary {input.summary} --out {output.figure}"
+        " --table {output.table} > {log} 2>&1"
+
+
+rule specificity_summary:
+    """The specificity of {wildcards.metric} on every representation, one row each, with its intervals and p-value."""
+    input:
+        lambda w: expand(
+            rules.specificity.output.summary,
+            branch=w.branch,
+            metric=w.metric,
+            representation=metric_representations(w.metric),
+        ),
+    output:
+        report(
+            "results/specificity/{branch}/{metric}/specificity_summary.csv",
+            caption="../report/specificity_summary.rst",
+            category="Specificity",
+            subcategory="{metric}",
+        ),
+    log:
+        "results/logs/specificity_summary/{branch}/{metric}.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python -m cnntopo.provenance concatenate --tables {input} --out {output} > {log} 2>&1"

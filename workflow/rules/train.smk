@@ -9,6 +9,8 @@ rule train_model:
         "results/logs/train_model/{branch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_model/{branch}/seed{seed}.tsv"
+    wildcard_constraints:
+        branch="ph|mapper",
     conda:
         ENVIRONMENT
     threads: 1
@@ -27,6 +29,28 @@ rule train_model:
         "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
         " --seed {wildcards.seed} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
         " --checkpoint {params.checkpoint} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule init_model:
+    """The untrained control: seed {wildcards.seed}'s initialisation, saved without training."""
+    input:
+        data=dataset_input,
+    output:
+        weights="results/models/ph_untrained/seed{seed}.pt",
+    log:
+        "results/logs/init_model/seed{seed}.log",
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=estimate("init_model_mem"),
+        runtime=10,
+    params:
+        data=data_json,
+        arch=PH["model"]["arch"],
+        width=PH["model"]["width"],
+    shell:
+        "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
+        " --seed {wildcards.seed} --untrained --weights {output.weights} > {log} 2>&1"
 
 
 rule summarize_training:

@@ -1,8 +1,12 @@
-"""Extract top-l2 point clouds of every Conv2d layer of a trained model into a Zarr store.
+"""Extract the point clouds of every Conv2d layer of a trained model into a Zarr store.
 
 For each of B random batches of N test images (the same images for every model,
 fixed by ``data_seed``), the raw Conv2d outputs (before BatchNorm and ReLU) are
-reduced on the fly to one c-vector per image by top-l2 sampling. Only one
+reduced on the fly to one c-vector per image under each representation asked for
+(:mod:`cnntopo.ph.sampling`): ``top_l2`` always (the store's own clouds, ``layerLL``),
+``mean_pool`` and ``shared_position`` beside it (``layerLL_mean_pool``, ...). The store
+also records each image's top-l2 position per layer (``layerLL_position``, (B, N)), which
+is what ``shared_position`` reads from the position-reference model's store. Only one
 extraction batch of full activation tensors is ever in memory, whatever N and B.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +25,9 @@ from torch import nn
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
 from cnntopo.layers import LayerInfo
 from cnntopo.models import load_model, model_layers
-from cnntopo.ph.sampling import top_l2_sample
+from cnntopo.ph.sampling import REPRESENTATIONS, at_positions, mean_pool, top_l2_positions
 from cnntopo.provenance import add_device_options, device_from_options, progress_bar
-from cnntopo.store import StoreWriter, layer_key
+from cnntopo.store import StoreWriter, cloud_key, layer_key, open_store
 
 
 def choose_image_batches(n_available: int, n_images: int, batches: int, data_seed: int) -> np.ndarray:
@@ -33,19 +38,38 @@ def choose_image_batches(n_available: int, n_images: int, batches: int, data_see
     return np.stack([rng.permutation(n_available)[:n_images] for _ in range(batches)])
 
 
-class TopL2Recorder:
-    """Forward hooks that keep, for each hooked layer, the top-l2 sample of its last output as float32 numpy."""
+class CloudRecorder:
+    """Forward hooks that keep, for each hooked layer, the clouds of its last output as float32 numpy:
+    ``samples[cloud_key(i, r)]`` per representation r, and ``positions[layer_key(i)]`` (top-l2, row-major).
 
-    def __init__(self, model: nn.Module, layers: list[LayerInfo]) -> None:
+    For ``shared_position``, set ``shared[layer_key(i)]`` to the reference positions of the coming
+    batch first; where none are set, the model's own top-l2 positions are used.
+    """
+
+    def __init__(self, model: nn.Module, layers: list[LayerInfo], representations: Sequence[str]) -> None:
+        unknown = set(representations) - set(REPRESENTATIONS)
+        if unknown:
+            raise ValueError(f"unknown representations {sorted(unknown)}; known: {REPRESENTATIONS}")
         modules = dict(model.named_modules())
+        self.representations = [r for r in representations if r != "top_l2"]
         self.samples: dict[str, np.ndarray] = {}
-        self.handles = [
-            modules[layer.name].register_forward_hook(self._hook(layer_key(layer.index))) for layer in layers
-        ]
+        self.positions: dict[str, np.ndarray] = {}
+        self.shared: dict[str, torch.Tensor] = {}
+        self.handles = [modules[layer.name].register_forward_hook(self._hook(layer.index)) for layer in layers]
 
-    def _hook(self, key: str):
+    def _hook(self, index: int):
         def record(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            self.samples[key] = top_l2_sample(output.float()).cpu().numpy()
+            output = output.float()
+            positions = top_l2_positions(output)
+            self.positions[layer_key(index)] = positions.cpu().numpy()
+            self.samples[cloud_key(index)] = at_positions(output, positions).cpu().numpy()
+            for representation in self.representations:
+                if representation == "mean_pool":
+                    cloud = mean_pool(output)
+                else:  # without reference positions the model is its own reference
+                    shared = self.shared.get(layer_key(index))
+                    cloud = at_positions(output, positions if shared is None else shared.to(output.device))
+                self.samples[cloud_key(index, representation)] = cloud.cpu().numpy()
 
         return record
 
@@ -54,7 +78,7 @@ class TopL2Recorder:
             handle.remove()
 
 
-def extract_top_l2_store(
+def extract_layer_clouds(
     model: nn.Module,
     images: ImageSet,
     image_index: np.ndarray,
@@ -63,27 +87,53 @@ def extract_top_l2_store(
     device: torch.device,
     extract_batch: int = 256,
     progress: bool = True,
+    representations: Sequence[str] = ("top_l2",),
+    reference_positions: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write the store ``out`` holding ``(B, N, c)`` top-l2 clouds of every Conv2d layer of ``model``."""
+    """Write the store ``out`` holding ``(B, N, c)`` clouds of every Conv2d layer of ``model``.
+
+    ``reference_positions`` (``{layer key: (B, N)}``, from the position-reference model's store)
+    are the positions of ``shared_position``; without them the model is its own reference.
+    """
     model = model.to(device).eval()
     layers = model_layers(model, int(images.images.shape[1]), "conv")
-    recorder = TopL2Recorder(model, layers)
+    recorder = CloudRecorder(model, layers, representations)
     batches, rows = image_index.shape
+    positions = {layer_key(l.index): np.zeros((batches, rows), dtype=np.int64) for l in layers}
     try:
         arrays = {"image_index": image_index, "label": images.labels[image_index]}
-        with StoreWriter(out, layers, batches, rows, arrays, attrs) as writer, torch.no_grad():
-            bar = progress_bar(total=batches * rows, desc=f"top-l2 {out.name}", unit="img", disable=not progress)
+        extra = recorder.representations
+        attrs = {**attrs, "representation": "top_l2"}
+        with StoreWriter(out, layers, batches, rows, arrays, attrs, extra) as writer, torch.no_grad():
+            bar = progress_bar(total=batches * rows, desc=f"clouds {out.name}", unit="img", disable=not progress)
             for b in range(batches):
                 for start in range(0, rows, extract_batch):
                     index = image_index[b, start : start + extract_batch]
                     x = normalize(torch.from_numpy(images.images[index]).to(device), images.mean, images.std)
+                    if reference_positions is not None:
+                        recorder.shared = {
+                            key: torch.from_numpy(np.ascontiguousarray(p[b, start : start + len(index)]))
+                            for key, p in reference_positions.items()
+                        }
                     model(x)
                     writer.append(recorder.samples)
+                    for key, p in recorder.positions.items():
+                        positions[key][b, start : start + len(index)] = p
                     bar.update(len(index))
             bar.close()
+            for key, p in positions.items():
+                writer.put_array(f"{key}_position", p)
             return writer.commit()
     finally:
         recorder.close()
+
+
+def reference_positions_of(store_path: Path, image_index: np.ndarray) -> dict[str, np.ndarray]:
+    """The top-l2 positions recorded in the position-reference model's store, checked to be of the same images."""
+    store = open_store(store_path)
+    if not np.array_equal(store.image_index(), image_index):
+        raise ValueError(f"{store_path} holds other images than this extraction: its batches differ")
+    return {key: store.array(f"{key}_position") for key in store.layer_keys}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,6 +145,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-seed", type=int, required=True, help="fixes which images form each batch")
     parser.add_argument("--extract-batch", type=int, default=256, help="images per forward pass (bounds memory)")
     parser.add_argument("--config-digest", default="", help="digest of the settings, stored in the attributes")
+    parser.add_argument(
+        "--representations", nargs="+", choices=REPRESENTATIONS, default=["top_l2"], help="clouds to store"
+    )
+    parser.add_argument(
+        "--position-reference",
+        type=Path,
+        default=None,
+        help="shared_position: the store of the model whose top-l2 positions every model uses (default: this one)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output: Zarr store directory")
     add_device_options(parser)
     args = parser.parse_args(argv)
@@ -119,7 +178,13 @@ def main(argv: list[str] | None = None) -> None:
         "config_digest": args.config_digest,
         "classes": list(test_set.classes),
     }
-    path = extract_top_l2_store(model, test_set, image_index, args.out, attrs, device, args.extract_batch)
+    reference = None
+    if "shared_position" in args.representations and args.position_reference is not None:
+        reference = reference_positions_of(args.position_reference, image_index)
+        attrs["position_reference"] = str(args.position_reference)
+    path = extract_layer_clouds(
+        model, test_set, image_index, args.out, attrs, device, args.extract_batch, True, args.representations, reference
+    )
     print(f"wrote {path}: {args.batches} batches x {args.n_images} images, seed {seed}", file=sys.stderr)
 
 

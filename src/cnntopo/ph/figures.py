@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnntopo.ph.specificity import row_correlations
+from cnntopo.ph.statistics import row_correlations
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
 from cnntopo.provenance import read_table, write_table
 
@@ -79,8 +79,15 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
     )
 
 
-def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: int, out: Path, table: Path) -> None:
-    """Figure 6 from A's within-model ``.npz`` and A's cross-model ``.npz`` (model ``other`` as B)."""
+def _interval(row: dict, name: str) -> str:
+    return f"{row[name]:.3f} [{row[name + '_ci_low']:.3f}, {row[name + '_ci_high']:.3f}]"
+
+
+def figure_specificity_heatmaps(
+    within: Path, cross: Path, other: int, layer: int, summary: Path, out: Path, table: Path
+) -> None:
+    """Figure 6 from A's within-model ``.npz`` and A's cross-model ``.npz`` (model ``other`` as B); the
+    specificity ``summary`` of all pairs gives the means and their 95 % intervals in the title."""
     with np.load(within) as data:
         w, seed, metric_label = data["mean"], int(data["seed"]), str(data["label"])
     with np.load(cross) as data:
@@ -105,9 +112,12 @@ def figure_specificity_heatmaps(within: Path, cross: Path, other: int, layer: in
     )
     axes[2].title.set_fontsize(9)
     axes[2].legend(fontsize=8)
+    overall = read_table(summary)[0]
     fig.suptitle(
-        f"Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, "
-        f"not the initialisation (mean rho over layers {np.nanmean(rho):.3f})",
+        "Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, not the "
+        f"initialisation.\nOver all {overall['pairs']} model pairs (95 % bootstrap intervals): rho at layer {layer} "
+        f"{_interval(overall, 'rho_layer')}, over all layers {_interval(overall, 'rho_overall')}; "
+        f"permutation p = {overall['p_value']:.3g}",
         fontsize=10,
     )
     save_figure(fig, out)
@@ -148,54 +158,67 @@ def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) 
     save_figure(fig, out)
 
 
+def _measures(summaries: Sequence[Path]) -> dict[tuple[str, str], list[dict]]:
+    """Rows of summary CSVs grouped by (metric, representation), in the order given."""
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for path in summaries:
+        for row in read_table(path):
+            grouped.setdefault((row["metric"], row["representation"]), []).append(row)
+    return grouped
+
+
 def comparison(
     specificity_summaries: Sequence[Path], sensitivity_summaries: Sequence[Path], out: Path, table: Path
 ) -> None:
-    """Metric x (specificity rho at the layer of interest and overall, first detectable deletion per layer).
+    """(metric, representation) x (specificity rho with intervals, first detectable deletion per layer).
 
-    Summaries are joined on their ``metric`` column, in the order of ``specificity_summaries``. A first
-    detectable fraction is NaN where no deletion exceeded the baseline or where none was made (c <= step).
+    Summaries are joined on (metric, representation), in the order of ``specificity_summaries``. A first
+    detectable fraction is NaN where no deletion exceeded the threshold or where none was made (c <= step).
     """
-    sensitivity: dict[str, list[dict]] = {}
-    for path in sensitivity_summaries:
-        for r in read_table(path):
-            sensitivity.setdefault(r["metric"], []).append(r)
+    sensitivity = _measures(sensitivity_summaries)
     rows, deletions = [], {}
-    for path in specificity_summaries:
-        spec = read_table(path)[0]
-        if spec["metric"] not in sensitivity:
-            raise ValueError(f"{path}: no sensitivity summary of metric {spec['metric']!r} was given")
+    for key, (spec,) in _measures(specificity_summaries).items():
+        if key not in sensitivity:
+            raise ValueError(f"no sensitivity summary of {key} was given")
         row = {
-            "metric": spec["metric"],
-            "rho_layer_of_interest": spec["rho_layer"],
+            "metric": key[0],
+            "representation": key[1],
             "layer_of_interest": spec["layer_of_interest"],
-            "rho_overall": spec["rho_overall"],
+            **{name: spec[name] for name in SPECIFICITY_COLUMNS},
         }
-        for r in sensitivity[spec["metric"]]:
+        for r in sensitivity[key]:
             row[f"first_detectable_layer_{r['layer']}"] = r["first_detectable_fraction"]
-            deletions[spec["metric"], r["layer"]] = r["deletions"]
+            row[f"first_detectable_beyond_every_model_layer_{r['layer']}"] = r["first_detectable_beyond_every_model"]
+            deletions[key, r["layer"]] = r["deletions"]
         rows.append(row)
     write_table(table, rows)
 
-    metrics = [r["metric"] for r in rows]
-    layers = [r["layer"] for r in sensitivity[metrics[0]]]
-    fig, (ax_spec, ax_sens) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
-    x = np.arange(len(metrics))
-    ax_spec.bar(x - 0.2, [r["rho_layer_of_interest"] for r in rows], 0.4, label=f"layer {rows[0]['layer_of_interest']}")
-    ax_spec.bar(x + 0.2, [r["rho_overall"] for r in rows], 0.4, label="all layers")
+    names = [f"{r['metric']}\n{r['representation']}" for r in rows]
+    layers = [r["layer"] for r in sensitivity[rows[0]["metric"], rows[0]["representation"]]]
+    fig, (ax_spec, ax_sens) = plt.subplots(2, 1, figsize=(max(8, 1.3 * len(rows)), 8.4), constrained_layout=True)
+    x = np.arange(len(rows))
+    for shift, name, label in (
+        (-0.2, "rho_layer", f"layer {rows[0]['layer_of_interest']}"),
+        (0.2, "rho_overall", "all layers"),
+    ):
+        values = np.array([r[name] for r in rows])
+        errors = np.array([[v - r[f"{name}_ci_low"], r[f"{name}_ci_high"] - v] for v, r in zip(values, rows)]).T
+        ax_spec.bar(x + shift, values, 0.4, yerr=errors, capsize=3, label=label)
     ax_spec.set(
         xticks=x,
-        xticklabels=metrics,
+        xticklabels=names,
         ylabel="mean Pearson rho over model pairs",
-        ylim=(0, 1.05),
-        title="Specificity (higher: less dependent on the seed)\n ",
+        ylim=(min(0, min(r["rho_layer_ci_low"] for r in rows) - 0.05), 1.2),  # headroom for the legend
+        title="Specificity (higher: less dependent on the seed)\nbars: 95 % bootstrap intervals",
     )
     ax_spec.title.set_fontsize(9)
-    ax_spec.legend(fontsize=8)
+    ax_spec.legend(fontsize=8, ncol=2, loc="upper center")
     width = 0.8 / len(layers)
     for i, layer in enumerate(layers):
         values = [r[f"first_detectable_layer_{layer}"] for r in rows]
-        undetected = [np.isnan(v) and deletions[m, layer] > 0 for m, v in zip(metrics, values)]
+        undetected = [
+            np.isnan(v) and deletions[(r["metric"], r["representation"]), layer] > 0 for r, v in zip(rows, values)
+        ]
         heights = [1.0 if none else 0.0 if np.isnan(v) else v for v, none in zip(values, undetected)]
         bars = ax_sens.bar(x + (i - (len(layers) - 1) / 2) * width, heights, width, label=f"layer {layer}")
         for bar, none in zip(bars, undetected):
@@ -204,15 +227,94 @@ def comparison(
                 bar.set_alpha(0.4)
     ax_sens.set(
         xticks=x,
-        xticklabels=metrics,
+        xticklabels=names,
         ylabel="first detectable fraction of PCs deleted",
-        ylim=(0, 1.05),
+        ylim=(0, 1.2),
         title="Sensitivity (lower: detects smaller deletions)\nhatched: no deletion detected; absent: c <= step",
     )
     ax_sens.title.set_fontsize(9)
-    ax_sens.legend(fontsize=8)
+    ax_sens.legend(fontsize=8, ncol=len(layers), loc="upper center")
     fig.suptitle(
-        "Topology (SW) beside CKA and Procrustes on the same point clouds (this project's result)", fontsize=10
+        "Topology (SW) beside CKA and Procrustes, per point-cloud representation (this project's result)", fontsize=10
+    )
+    save_figure(fig, out)
+
+
+SPECIFICITY_COLUMNS = (
+    "rho_layer",
+    "rho_layer_ci_low",
+    "rho_layer_ci_high",
+    "rho_overall",
+    "rho_overall_ci_low",
+    "rho_overall_ci_high",
+    "rho_overall_offdiag",
+    "spearman_overall",
+    "p_value",
+    "pairs",
+    "models",
+    "batches",
+)
+
+
+def control_comparison(
+    trained: Sequence[Path],
+    untrained: Sequence[Path],
+    trained_sensitivity: Sequence[Path],
+    untrained_sensitivity: Sequence[Path],
+    out: Path,
+    table: Path,
+    sensitivity_table: Path,
+) -> None:
+    """Specificity (with intervals) and sensitivity of trained models beside untrained ones of the same
+    architecture, per (metric, representation): how much of the result is architecture alone."""
+    rows = []
+    for models, paths in (("trained", trained), ("untrained", untrained)):
+        for (metric, representation), (spec,) in _measures(paths).items():
+            rows.append(
+                {
+                    "metric": metric,
+                    "representation": representation,
+                    "models_are": models,
+                    **{name: spec[name] for name in SPECIFICITY_COLUMNS},
+                }
+            )
+    write_table(table, rows)
+    sensitivity = [
+        {"models_are": models, **r}
+        for models, paths in (("trained", trained_sensitivity), ("untrained", untrained_sensitivity))
+        for group in _measures(paths).values()
+        for r in group
+    ]
+    write_table(sensitivity_table, sensitivity)
+    keys = list(dict.fromkeys((r["metric"], r["representation"]) for r in rows))
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.3 * len(keys)), 8.4), constrained_layout=True)
+    x = np.arange(len(keys))
+    for ax, name, what in (
+        (axes[0], "rho_overall", "over all layers"),
+        (axes[1], "rho_overall_offdiag", "diagonal excluded"),
+    ):
+        for shift, models in ((-0.2, "trained"), (0.2, "untrained")):
+            mine = {(r["metric"], r["representation"]): r for r in rows if r["models_are"] == models}
+            values = np.array([mine[k][name] for k in keys])
+            if name == "rho_overall":
+                errors = np.array(
+                    [[v - mine[k][f"{name}_ci_low"], mine[k][f"{name}_ci_high"] - v] for v, k in zip(values, keys)]
+                ).T
+            else:
+                errors = None
+            ax.bar(x + shift, values, 0.4, yerr=errors, capsize=3, label=f"{models} models")
+        ax.set(
+            xticks=x,
+            xticklabels=[f"{m}\n{r}" for m, r in keys],
+            ylabel="mean Pearson rho over model pairs",
+            title=f"Specificity {what}" + ("\nbars: 95 % bootstrap intervals" if errors is not None else "\n "),
+        )
+        ax.set_ylim(top=1.2)  # headroom for the legend
+        ax.title.set_fontsize(9)
+        ax.axhline(0, color="black", lw=0.5)
+        ax.legend(fontsize=8, ncol=2, loc="upper center")
+    fig.suptitle(
+        "Untrained control: the same specificity test on randomly initialised models of the architecture", fontsize=10
     )
     save_figure(fig, out)
 
@@ -227,23 +329,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     fig6.add_argument("--cross", type=Path, required=True, help="model A's cross-model matrices")
     fig6.add_argument("--other", type=int, required=True, help="seed of model B")
     fig6.add_argument("--layer", type=int, default=9, help="layer whose rows are plotted")
+    fig6.add_argument("--summary", type=Path, required=True, help="the specificity summary of all pairs (.csv)")
     fig7 = sub.add_parser("sensitivity", help="Figure 7 (its numbers: the curves CSV)")
     fig7.add_argument("--curves", type=Path, required=True)
     fig7.add_argument("--label", required=True, help="the metric, as the y axis names it")
     compare = sub.add_parser("comparison", help="specificity and sensitivity of every metric")
     compare.add_argument("--specificity", type=Path, nargs="+", required=True, help="specificity summaries (.csv)")
-    compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries, same order")
-    add_figure_outputs(fig5, fig6, fig7, compare)
+    compare.add_argument("--sensitivity", type=Path, nargs="+", required=True, help="sensitivity summaries")
+    control = sub.add_parser("control", help="trained beside untrained models")
+    control.add_argument("--trained", type=Path, nargs="+", required=True, help="specificity summaries, trained")
+    control.add_argument("--untrained", type=Path, nargs="+", required=True, help="specificity summaries, untrained")
+    control.add_argument("--trained-sensitivity", type=Path, nargs="+", required=True)
+    control.add_argument("--untrained-sensitivity", type=Path, nargs="+", required=True)
+    control.add_argument("--sensitivity-table", type=Path, required=True, help="output: both sensitivities (.csv)")
+    add_figure_outputs(fig5, fig6, fig7, compare, control)
     args = parser.parse_args(argv)
     use_file_backend()
     if args.command == "within-heatmap":
         figure_within_heatmap(args.within, args.out, args.table)
     elif args.command == "specificity-heatmaps":
-        figure_specificity_heatmaps(args.within, args.cross, args.other, args.layer, args.out, args.table)
+        figure_specificity_heatmaps(args.within, args.cross, args.other, args.layer, args.summary, args.out, args.table)
     elif args.command == "sensitivity":
         figure_sensitivity(args.curves, args.label, args.out, args.table)
-    else:
+    elif args.command == "comparison":
         comparison(args.specificity, args.sensitivity, args.out, args.table)
+    else:
+        control_comparison(
+            args.trained,
+            args.untrained,
+            args.trained_sensitivity,
+            args.untrained_sensitivity,
+            args.out,
+            args.table,
+            args.sensitivity_table,
+        )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,18 @@ def model_seed(metric: Metric, path: Path) -> int:
     return int(open_store(path).attrs["seed"])
 
 
-def representations(metric: Metric, files: Sequence[Path]) -> tuple[int, list[list[Any]], list[int]]:
-    """One model's prepared layer representations: (seed, ``reps[batch][layer]``, layer indices)."""
+def prepared_layers(
+    metric: Metric, files: Sequence[Path], representation: str = "top_l2"
+) -> tuple[int, list[list[Any]], list[int]]:
+    """One model's layers prepared by ``metric``: (seed, ``prepared[batch][layer]``, layer indices).
+
+    ``files``: the model's diagram files (of clouds of ``representation``) or its store.
+    """
     if _reads_diagrams(metric):
         loaded = sorted((load_diagrams(f, metric.diagram_dim) for f in files), key=lambda item: item[1]["batch"])
+        kinds = {meta.get("representation", "top_l2") for _, meta in loaded}
+        if kinds != {representation}:
+            raise ValueError(f"diagram files of {sorted(kinds)} clouds were given for {representation!r}")
         seeds = {meta["seed"] for _, meta in loaded}
         if len(seeds) != 1:
             raise ValueError(f"diagram files of several models were given together: seeds {sorted(seeds)}")
@@ -55,7 +63,7 @@ def representations(metric: Metric, files: Sequence[Path]) -> tuple[int, list[li
         raise ValueError(f"{metric.name} reads one activation store per model, got {len(files)} paths")
     store = open_store(files[0])
     layers = [int(key.removeprefix("layer")) for key in store.layer_keys]
-    clouds = [store.layer(layer) for layer in layers]  # each (B, N, c)
+    clouds = [store.layer(layer, representation) for layer in layers]  # each (B, N, c)
     reps = [[metric.prepare(cloud[b]) for cloud in clouds] for b in range(store.attrs["batches"])]
     return int(store.attrs["seed"]), reps, layers
 
@@ -67,8 +75,12 @@ def coefficient_of_variation(per_batch: np.ndarray) -> np.ndarray:
     return np.divide(std, mean, out=np.zeros_like(mean), where=mean > 0)
 
 
-def within_model(metric: Metric, files: Sequence[Path]) -> dict[str, np.ndarray]:
-    seed, reps, layers = representations(metric, files)
+def within_model(metric: Metric, files: Sequence[Path], representation: str = "top_l2") -> dict[str, np.ndarray]:
+    """The within-model matrices of one model from its files."""
+    return _within(metric, *prepared_layers(metric, files, representation))
+
+
+def _within(metric: Metric, seed: int, reps: list[list[Any]], layers: list[int]) -> dict[str, np.ndarray]:
     per_batch = np.stack([pairwise_matrix(batch, metric.distance) for batch in reps])
     return {
         "seed": np.array(seed),
@@ -79,16 +91,28 @@ def within_model(metric: Metric, files: Sequence[Path]) -> dict[str, np.ndarray]
     }
 
 
-def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Sequence[Path]) -> dict[str, np.ndarray]:
+def cross_model(
+    metric: Metric, reference_files: Sequence[Path], other_files: Sequence[Path], representation: str = "top_l2"
+) -> dict[str, np.ndarray]:
     """Cross matrices of the reference model against every other model whose files are given (grouped by seed)."""
-    seed, reference, layers = representations(metric, reference_files)
+    return _cross(metric, *prepared_layers(metric, reference_files, representation), other_files, representation)
+
+
+def _cross(
+    metric: Metric,
+    seed: int,
+    reference: list[list[Any]],
+    layers: list[int],
+    other_files: Sequence[Path],
+    representation: str,
+) -> dict[str, np.ndarray]:
     grouped: dict[int, list[Path]] = defaultdict(list)
     for f in other_files:
         grouped[model_seed(metric, f)].append(f)
     grouped.pop(seed, None)
     others, stacks = [], []
     for other in sorted(grouped):
-        _, batches, _ = representations(metric, grouped[other])
+        _, batches, _ = prepared_layers(metric, grouped[other], representation)
         if len(batches) != len(reference):
             raise ValueError(f"seed {other} has {len(batches)} batches, seed {seed} has {len(reference)}")
         others.append(other)
@@ -105,26 +129,30 @@ def cross_model(metric: Metric, reference_files: Sequence[Path], other_files: Se
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.layer_distances", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    within = sub.add_parser("within", help="within-model matrices of one model")
-    within.add_argument("--inputs", type=Path, nargs="+", required=True, help="the model's diagram files or store")
-    cross = sub.add_parser("cross", help="cross-model matrices of a reference model against others")
-    cross.add_argument("--reference", type=Path, nargs="+", required=True, help="the reference model's inputs")
-    cross.add_argument("--others", type=Path, nargs="+", required=True, help="the other models' inputs")
-    for command in (within, cross):
-        command.add_argument("--metric", choices=METRIC_NAMES, required=True)
-        command.add_argument("--dim", type=int, default=1, help="sw: homology dimension (SPEC: H1)")
-        command.add_argument("--directions", type=int, default=50, help="sw: M, directions of the approximation")
-        command.add_argument("--out", type=Path, required=True, help="output (.npz)")
+    parser.add_argument("--reference", type=Path, nargs="+", required=True, help="the model's diagram files or store")
+    parser.add_argument("--others", type=Path, nargs="*", default=[], help="the models it is compared with")
+    parser.add_argument("--metric", choices=METRIC_NAMES, required=True)
+    parser.add_argument("--dim", type=int, default=1, help="sw: homology dimension (SPEC: H1)")
+    parser.add_argument("--directions", type=int, default=50, help="sw: M, directions of the approximation")
+    parser.add_argument("--representation", default="top_l2", help="which clouds (cnntopo.ph.sampling)")
+    parser.add_argument("--within-out", type=Path, required=True, help="output: within-model matrices (.npz)")
+    parser.add_argument("--cross-out", type=Path, required=True, help="output: cross-model matrices (.npz)")
     args = parser.parse_args(argv)
     metric = make_metric(args.metric, directions_m=args.directions, homology_dim=args.dim)
-    if args.command == "within":
-        result = within_model(metric, args.inputs)
-        print(f"{metric.name}, seed {int(result['seed'])}: max CV over entries {result['cv'].max():.3f}")
-    else:
-        result = cross_model(metric, args.reference, args.others)
-        print(f"{metric.name}, seed {int(result['seed'])} against seeds {result['others'].tolist()}")
-    atomic_savez(args.out, metric=np.array(metric.name), label=np.array(metric.label), **result)
+    prepared = prepared_layers(metric, args.reference, args.representation)  # once, for both outputs
+    names = {
+        "metric": np.array(metric.name),
+        "label": np.array(metric.label),
+        "representation": np.array(args.representation),
+    }
+    within = _within(metric, *prepared)
+    cross = _cross(metric, *prepared, args.others, args.representation)
+    atomic_savez(args.within_out, **names, **within)
+    atomic_savez(args.cross_out, **names, **cross)
+    print(
+        f"{metric.name} ({args.representation}), seed {prepared[0]}: max CV over entries {within['cv'].max():.3f}; "
+        f"cross matrices against seeds {cross['others'].tolist()}"
+    )
 
 
 if __name__ == "__main__":

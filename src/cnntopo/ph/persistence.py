@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.distance import pdist, squareform
 
 from cnntopo.provenance import atomic_savez
 from cnntopo.store import open_store
@@ -28,6 +27,8 @@ BACKENDS = ("ripser", "giotto")
 
 def distance_matrix(cloud: np.ndarray) -> np.ndarray:
     """``(N, c)`` points -> ``(N, N)`` float64 Euclidean distances, exactly symmetric, zero diagonal."""
+    from scipy.spatial.distance import pdist, squareform  # here: the distance and figure jobs import this module
+
     return squareform(pdist(np.asarray(cloud, dtype=np.float64), metric="euclidean"))
 
 
@@ -88,9 +89,9 @@ def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
 
 
 def diagrams_of_store_batch(
-    store_path: Path, batch: int, maxdim: int, backend: str
+    store_path: Path, batch: int, maxdim: int, backend: str, representation: str = "top_l2"
 ) -> tuple[dict[int, list[np.ndarray]], dict]:
-    """Diagrams of every layer's cloud of one batch of an activation store, with their metadata."""
+    """Diagrams of every layer's ``representation`` cloud of one batch of an activation store, with their metadata."""
     store = open_store(store_path)
     if not 0 <= batch < store.attrs["batches"]:
         raise ValueError(f"{store_path} has batches 0..{store.attrs['batches'] - 1}, not {batch}")
@@ -98,13 +99,14 @@ def diagrams_of_store_batch(
     diagrams = {}
     for layer in layers:
         try:
-            diagrams[layer] = persistence_diagrams(store.layer(layer)[batch], maxdim, backend)
+            diagrams[layer] = persistence_diagrams(store.layer(layer, representation)[batch], maxdim, backend)
         except ValueError as error:
             raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
     meta = {
         "store": str(store_path),
         "seed": store.attrs["seed"],
         "batch": batch,
+        "representation": representation,
         "layers": layers,
         "maxdim": maxdim,
         "backend": backend,
@@ -120,9 +122,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--maxdim", type=int, default=1)
     parser.add_argument("--backend", choices=BACKENDS, default="giotto")
+    parser.add_argument("--representation", default="top_l2", help="which clouds of the store (cnntopo.ph.sampling)")
     parser.add_argument("--out", type=Path, required=True, help="output: diagrams (.npz)")
     args = parser.parse_args(argv)
-    diagrams, meta = diagrams_of_store_batch(args.store, args.batch, args.maxdim, args.backend)
+    diagrams, meta = diagrams_of_store_batch(args.store, args.batch, args.maxdim, args.backend, args.representation)
     save_diagrams(args.out, diagrams, meta)
     sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
     print(f"{args.out}: H1 points per layer {sizes}", file=sys.stderr)
