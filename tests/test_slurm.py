@@ -67,11 +67,12 @@ def _same_results(a, b):
                 assert all(np.array_equal(x[k], y[k]) for k in x.files), relative
         elif path.suffix == ".csv" and "training" not in path.name:  # training tables hold seconds
             assert path.read_text() == other.read_text(), relative
-        elif path.name.startswith("layer") and path.parent.suffix == ".zarr":
+        elif path.name.startswith("layer") and path.parent.suffix == ".zarr":  # clouds and position arrays
             from cnntopo.store import open_store
 
-            index = int(path.name.removeprefix("layer"))
-            assert np.array_equal(open_store(path.parent).layer(index), open_store(other.parent).layer(index)), relative
+            assert np.array_equal(
+                open_store(path.parent).array(path.name), open_store(other.parent).array(path.name)
+            ), relative
 
 
 def test_the_slurm_profile_runs_every_job_through_sbatch_with_local_results(cluster, tmp_path):

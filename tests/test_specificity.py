@@ -85,3 +85,10 @@ def test_each_pair_computed_once_serves_both_orders():
     assert [r["rho"] for r in rows if (r["reference"], r["other"]) == (2, 1)] == pytest.approx(
         row_correlations(within[2], m12.T).tolist()
     )
+
+
+def test_cross_partners_compute_each_pair_once_and_only_for_references():
+    from cnntopo.ph.specificity import cross_partners
+
+    assert [cross_partners(s, range(4), "all") for s in range(4)] == [[1, 2, 3], [2, 3], [3], []]
+    assert cross_partners(0, range(4), [0]) == [1, 2, 3] and cross_partners(2, range(4), [0]) == []

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.specificity import PAPER_LAYER_OF_INTEREST, PAPER_RHO_LAYER_9, PAPER_RHO_OVERALL
 from cnntopo.provenance import read_table, write_table
 
-PAPER_CV_BOUND = 0.17
 DEPTH_DIFFERENCE = 0.1
 
 

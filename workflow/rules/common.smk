@@ -55,7 +55,7 @@ def metric_representations(metric):
 
 # Every (metric, representation) the PH tests run on, and the clouds the stores must hold.
 MEASURES = [(m, r) for m in PH_METRICS for r in metric_representations(m)]
-STORED_REPRESENTATIONS = [r for r in REPRESENTATIONS if any(r == rep for _, rep in MEASURES)]
+STORED_REPRESENTATIONS = [r for r in REPRESENTATIONS if r in {rep for _, rep in MEASURES}]
 
 
 def expand_measures(pattern, **wildcards):

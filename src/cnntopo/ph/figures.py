@@ -6,7 +6,8 @@
   the A-vs-B cross heatmap (one colour scale), and row i of both as lines.
 - Figure 7: the sensitivity test: distance against the fraction of principal
   components deleted, one panel per layer, the baseline as a horizontal line.
-- Comparison: specificity and sensitivity of every metric side by side.
+- Comparison: specificity (with intervals) and sensitivity of every (metric, representation)
+  side by side; the untrained control beside the trained models.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.statistics import row_correlations
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
 from cnntopo.provenance import read_table, write_table
@@ -32,9 +34,6 @@ def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label
     ax.set_ylabel("layer i (Conv2d index)")
     ax.set_title(title, fontsize=9)
     plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
-
-
-PAPER_CV_BOUND = 0.17  # the paper's Figure 5: CV < 0.17 for SW at N = 1000
 
 
 def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:

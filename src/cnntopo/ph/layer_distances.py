@@ -68,6 +68,9 @@ def prepared_layers(
     return int(store.attrs["seed"]), reps, layers
 
 
+PAPER_CV_BOUND = 0.17  # the paper's Figure 5: CV < 0.17 over batches for SW at N = 1000
+
+
 def coefficient_of_variation(per_batch: np.ndarray) -> np.ndarray:
     """std / mean over axis 0, 0 where the mean is 0 (e.g. the diagonal)."""
     mean = per_batch.mean(axis=0)

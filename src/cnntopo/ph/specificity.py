@@ -34,9 +34,12 @@ def cross_partners(seed: int, seeds: Sequence[int], references: str | Sequence[i
     """The models whose cross matrices against ``seed`` are computed (``references``: "all" or reference seeds).
 
     With "all", each unordered pair is computed once, by its smaller seed: the transpose serves the
-    other order (:func:`cross_matrices_by_pair`). With a list, each reference meets every other model.
+    other order (:func:`cross_matrices_by_pair`). With a list, each reference meets every other model,
+    and a model that is no reference meets none.
     """
-    return [s for s in seeds if s > seed] if references == "all" else [s for s in seeds if s != seed]
+    if references == "all":
+        return [s for s in seeds if s > seed]
+    return [s for s in seeds if s != seed] if seed in references else []
 
 
 def cross_matrices_by_pair(cross: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[tuple[int, int], np.ndarray]:
