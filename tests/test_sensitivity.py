@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from cnntopo.ph.sensitivity import deletion_grid, first_detectable, layer_baselines, reduced_clouds, sensitivity_curve
+from cnntopo.ph.sensitivity import (
+    deletion_grid,
+    first_detectable,
+    reduced_clouds,
+    same_layer_distances,
+    sensitivity_curve,
+)
 from cnntopo.ph.similarity import METRIC_NAMES, make_metric
 
 
@@ -50,6 +56,7 @@ def test_ding_rescaling_is_invisible_to_scale_invariant_metrics(name):
 
 def test_baseline_is_the_mean_diagonal_over_the_other_models():
     pairs = {(0, 1): np.diag([1.0, 2.0]), (1, 0): np.diag([1.0, 2.0]), (0, 2): np.diag([3.0, 4.0])}
-    assert layer_baselines(pairs, reference=0).tolist() == [2.0, 3.0]
+    spread = same_layer_distances(pairs, reference=0)
+    assert spread.tolist() == [[1.0, 2.0], [3.0, 4.0]] and spread.mean(axis=0).tolist() == [2.0, 3.0]
     with pytest.raises(ValueError, match="needs other models"):
-        layer_baselines(pairs, reference=5)
+        same_layer_distances(pairs, reference=5)

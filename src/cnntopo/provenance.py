@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import os
 import platform
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -62,13 +64,11 @@ def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> N
 def write_table(path: str | Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
     """CSV with one row per dict, written atomically; the header is ``columns`` (other keys ignored) or the first
     row's keys."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns or rows[0]), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(columns or rows[0]), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 def concatenate_tables(paths: Sequence[str | Path], out: str | Path) -> None:
@@ -98,8 +98,6 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
 
 def progress_bar(iterable: Any = None, **options: Any) -> Any:
     """A tqdm bar on stderr for a long step: redrawn every second on a terminal, every 10 s into a job's log."""
-    import sys
-
     from tqdm import tqdm
 
     interval = 1.0 if sys.stderr.isatty() else 10.0

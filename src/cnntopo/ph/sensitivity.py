@@ -63,16 +63,12 @@ def first_detectable(ks: Sequence[int], channels: int, distances: np.ndarray, ba
 
 
 def same_layer_distances(cross: dict[tuple[int, int], np.ndarray], reference: int) -> np.ndarray:
-    """``(models B, L)``: d(layer l of A, layer l of B) for every other model B."""
+    """``(models B, L)``: d(layer l of A, layer l of B) for every other model B; their mean over B is the
+    paper's baseline, their maximum the strict threshold."""
     diagonals = [np.diag(m) for (a, _), m in cross.items() if a == reference]
     if not diagonals:
         raise ValueError(f"no cross-model distances of seed {reference}: the baseline needs other models")
     return np.array(diagonals)
-
-
-def layer_baselines(cross: dict[tuple[int, int], np.ndarray], reference: int) -> np.ndarray:
-    """``(L,)`` mean over the other models B of d(layer l of A, layer l of B): the paper's threshold."""
-    return same_layer_distances(cross, reference).mean(axis=0)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

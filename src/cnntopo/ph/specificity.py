@@ -159,14 +159,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if len(names) != 1:
         raise ValueError(f"the within-model files mix metrics or representations: {sorted(names)}")
     metric, representation = names.pop()
-    pairs = pair_correlations(within, cross_matrices_by_pair(cross), args.references)
+    by_pair = cross_matrices_by_pair(cross)
+    pairs = pair_correlations(within, by_pair, args.references)
     stacks = pair_stacks(within_batches, cross_matrices_by_pair(cross_batches), args.references)
     result = {
         "metric": metric,
         "representation": representation,
         **summary(pairs, args.layer),
         **uncertainty(*stacks, args.layer, args.bootstrap, args.permutations, args.seed),
-        "models": len(set(within_batches) | {b for _, b in cross_matrices_by_pair(cross)}),
+        "models": len(set(within_batches) | {b for _, b in by_pair}),
     }
     write_table(args.pairs, pairs)
     write_table(args.table, layer_table(pairs))
