@@ -14,6 +14,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	# torch first and alone, pinned exactly: nothing later may resolve it to the index's CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	# Upstream DeepDataProfiler, the tests' reference: without its dependencies (torch-lucent would
+	# pull IPython and kornia for feature visualisation, which the comparison does not use).
+	$(BIN)/python -m pip install --quiet --no-deps deep-data-profiler==2.0.1 powerlaw==2.0.0
 	touch $@
 
 run: $(BIN)/.installed

@@ -13,6 +13,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mapper_common.smk"
+include: "workflow/rules/profile_common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/activations.smk"
@@ -22,6 +23,7 @@ include: "workflow/rules/specificity.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/comparison.smk"
 include: "workflow/rules/mapper.smk"
+include: "workflow/rules/profile.smk"
 
 
 report: "workflow/report/workflow.rst"

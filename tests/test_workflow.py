@@ -380,3 +380,42 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
         shot = browser.screenshot(finished_run / "results/mapper/explorer_screenshot.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
     assert shot.stat().st_size > 20_000
+
+
+def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
+    from browser import Browser, chromium_executable
+    from cnntopo.profile.profiles import load_profiles
+    from cnntopo.provenance import read_table
+
+    root = finished_run / "results/profiles"
+    for model in ("ph-seed1", "mapper-seed0"):
+        for kind in ("element", "channel", "svd"):
+            profiles = load_profiles(root / model / f"{kind}.npz")
+            assert len(profiles) == 30 and set(profiles.labels.tolist()) == set(range(10))
+            assert len(profiles.neurons) >= 30
+            jaccard = read_table(root / model / kind / "class_jaccard.csv")
+            assert [row[f"jaccard_{row['class']}"] for row in jaccard] == [1.0] * 10
+        assert not (root / model / "svd" / "diagrams.npz").exists()  # SVD profiles have no synapses
+        topology = read_table(root / model / "element" / "topology.csv")
+        assert all(row["components"] == 1 for row in topology)  # backward tracing: one connected graph
+    html = (root / "viewer.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|<script src""", html)
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    with Browser(1400, 1000) as browser:
+        browser.open(root / "viewer.html", "document.getElementById('count').textContent.length > 0")
+        assert browser.evaluate("document.getElementById('count').textContent") == "30 images"
+        assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 90
+        browser.evaluate(
+            "document.getElementById('class').value = '4';"
+            "document.getElementById('class').dispatchEvent(new Event('change'))"
+        )
+        assert browser.evaluate("document.querySelectorAll('.row').length") == 3
+        browser.evaluate(
+            "document.getElementById('kind').value = 'svd';"
+            "document.getElementById('kind').dispatchEvent(new Event('change'))"
+        )
+        assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
+        shot = browser.screenshot(root / "viewer_screenshot.png")
+        assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
+    assert shot.stat().st_size > 20_000

@@ -282,3 +282,30 @@ def mapper_explorer_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     n_train, _ = split_sizes(config["data"])
     side = image_side(config["data"])
     return int(_BASE_MB + 2 * n_train * side**2 * 3 / 2**20 + 3 * 8 * config["mapper"]["full_cap"] / 2**20)
+
+
+def _profile_model_width(config: Mapping[str, Any], wildcards: Any) -> int:
+    branch = wildcards.model.split("-")[0]
+    return config["mapper" if branch == "mapper" else "ph"]["model"]["width"]
+
+
+def profile_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Heads and tails of every layer for one batch (ResNet-18: ~40 planes of 8 x width channels
+    at the input side, counted generously), the test split, and the traced pairs."""
+    _, n_test = split_sizes(config["data"])
+    side = image_side(config["data"])
+    floats_per_image = 2 * 40 * 8 * _profile_model_width(config, wildcards) * side**2
+    batch = config["profile"]["batch"]
+    return int(_BASE_MB + 4 * batch * floats_per_image / 2**20 + n_test * side**2 * 3 / 2**20 + 512)
+
+
+def profile_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """About 1 ms per image and kind at the digits' scale, 1 s at 224 px: bounded by 1 s each
+    (ten classes, as the project's data sets)."""
+    images = config["profile"]["images_per_class"] * 10
+    return max(5, math.ceil(images * len(config["profile"]["kinds"]) / 60))
+
+
+def profile_topology_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Ripser on graphs of up to a few thousand vertices: bounded by 5 s a graph."""
+    return max(5, math.ceil(config["profile"]["images_per_class"] * 10 * 5 / 60))

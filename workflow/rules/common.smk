@@ -173,5 +173,6 @@ def all_targets():
     return [
         *(ph_targets() if "ph" in BRANCHES else []),
         *(mapper_targets() if "mapper" in BRANCHES else []),
+        *(profile_targets() if "profile" in BRANCHES else []),
         rules.paper_vs_run.output.table,
     ]

@@ -1,0 +1,564 @@
+"""Influential neurons and contributing synapses (SPEC, DeepDataProfiler), batched over images.
+
+Every selection is the cumulative rule: scores (clipped at 0) sorted descending, every one
+whose cumulative share of the total is <= ``theta`` kept plus the next, weight = score / sum of
+the kept scores. All (image, neuron) pairs of a layer are handled as one batch of rows: there
+is no Python loop over neurons or images.
+
+Neuron spaces of a layer whose tail is c x h x w: element ``c*h*w + i*w + j``, channel ``c``,
+spatial ``i*w + j``; a vector layer (Linear) has its n outputs in every kind. SVD neurons are
+the columns of U of each Conv2d/Linear weight (``d x c k^2 = U S V^T``); they have no synapses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnntopo.profile.network import Network, ProfileLayer, Recording, UnsupportedLayerError
+from cnntopo.profile.profiles import NEURON_KINDS, TRACING_MODES, ProfileSet
+
+# Rows of pairs x input size above this many floats are processed in chunks (memory bound).
+_CHUNK_FLOATS = 1 << 25
+
+
+def cumulative_selection(scores: torch.Tensor, theta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The cumulative rule on each row of ``scores`` (R, n).
+
+    Returns ``(row, column, weight)`` of the kept entries; a row with no positive score keeps
+    nothing, and zero scores are never kept.
+    """
+    values = scores.clamp(min=0)
+    ordered, order = torch.sort(values, dim=1, descending=True)
+    cumulative = torch.cumsum(ordered, dim=1)
+    total = cumulative[:, -1:]
+    kept = ((cumulative / total) <= theta).sum(dim=1) + 1
+    kept = kept.clamp(max=values.shape[1])
+    normaliser = cumulative.gather(1, (kept - 1).unsqueeze(1))
+    mask = (torch.arange(values.shape[1], device=values.device) < kept.unsqueeze(1)) & (ordered > 0)
+    rows, positions = mask.nonzero(as_tuple=True)
+    return rows, order[rows, positions], (ordered / normaliser)[rows, positions]
+
+
+@dataclass
+class Targets:
+    """Neurons of one layer to find contributors for: image, neuron index and weight (P,)."""
+
+    image: torch.Tensor
+    neuron: torch.Tensor
+    weight: torch.Tensor
+
+
+@dataclass
+class Contributions:
+    """Synapses from targets to an input layer: target row, input slot, input neuron, weight."""
+
+    row: torch.Tensor
+    slot: torch.Tensor
+    inn: torch.Tensor
+    weight: torch.Tensor
+
+
+def _plane(shape: torch.Size) -> int:
+    return int(np.prod(shape[2:])) if len(shape) > 2 else 1
+
+
+def influential_neurons(
+    head: torch.Tensor, tail: torch.Tensor, kind: str, theta: float, channel_norm: float | None = None
+) -> Targets:
+    """Influential neurons of one layer for every image (SPEC: influential neurons of a layer).
+
+    ``head``, ``tail``: (N, c, h, w) or (N, n). The tail is zeroed where its sign differs from
+    the head's; element and channel score each channel by its max (channel: optionally the
+    ``channel_norm``-norm), spatial each position by the 2-norm over channels.
+    """
+    t = torch.where((head > 0) == (tail > 0), tail, torch.zeros_like(tail))
+    if t.dim() == 2:
+        rows, cols, weights = cumulative_selection(t, theta)
+        return Targets(rows, cols, weights)
+    flat = t.flatten(2)
+    plane = flat.shape[2]
+    if kind == "spatial":
+        rows, cols, weights = cumulative_selection(torch.linalg.vector_norm(flat, dim=1), theta)
+        return Targets(rows, cols, weights)
+    if kind == "channel" and channel_norm is not None:
+        scores = torch.linalg.vector_norm(flat, ord=channel_norm, dim=2)
+    else:
+        scores, where = flat.max(dim=2)
+    rows, cols, weights = cumulative_selection(scores, theta)
+    if kind == "element":
+        return Targets(rows, cols * plane + where[rows, cols], weights)
+    return Targets(rows, cols, weights)
+
+
+def _chunks(n_rows: int, row_floats: int):
+    step = max(1, _CHUNK_FLOATS // max(1, row_floats))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(n_rows, start + step))
+
+
+def _select(terms: torch.Tensor, theta: float, offset: int = 0) -> tuple[torch.Tensor, ...]:
+    rows, cols, weights = cumulative_selection(terms, theta)
+    return rows + offset, cols, weights
+
+
+def _conv_patches(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, position: torch.Tensor, out_width: int):
+    """Receptive fields (P, c, kh, kw) of output positions, and their input rows/columns (P, kh), (P, kw)."""
+    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
+    ph, pw = conv.padding if not isinstance(conv.padding, str) else (0, 0)
+    if isinstance(conv.padding, str) or conv.groups != 1:
+        raise UnsupportedLayerError(f"Conv2d with padding={conv.padding!r}, groups={conv.groups} has no profiling rule")
+    padded = F.pad(x, (pw, pw, ph, ph))
+    i, j = position // out_width, position % out_width
+    rows = i.unsqueeze(1) * sh + torch.arange(kh, device=x.device) * dh
+    cols = j.unsqueeze(1) * sw + torch.arange(kw, device=x.device) * dw
+    patches = padded[
+        image[:, None, None, None],
+        torch.arange(x.shape[1])[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]
+    return patches, rows - ph, cols - pw
+
+
+def _conv_contributions(
+    x: torch.Tensor, head: torch.Tensor, conv: nn.Conv2d, targets: Targets, kind: str, theta: float
+):
+    weight = conv.weight
+    c_in, h_in, w_in = x.shape[1:]
+    h_out, w_out = head.shape[2:]
+    out_plane = h_out * w_out
+    pieces = []
+    if kind == "channel":
+        (kh, kw) = conv.kernel_size
+        for part in _chunks(len(targets.image), c_in * h_in * w_in):
+            image, channel = targets.image[part], targets.neuron[part]
+            p = len(image)
+            z = F.conv2d(
+                x[image].reshape(1, p * c_in, h_in, w_in),
+                weight[channel].reshape(p * c_in, 1, kh, kw),
+                stride=conv.stride,
+                padding=conv.padding,
+                dilation=conv.dilation,
+                groups=p * c_in,
+            )
+            terms = z.view(p, c_in, -1).clamp(min=0).amax(dim=2)
+            rows, cols, w = _select(terms, theta, part.start)
+            pieces.append((rows, cols, w))
+    else:
+        position = targets.neuron % out_plane if kind == "element" else targets.neuron
+        for part in _chunks(len(targets.image), weight[0].numel() * (weight.shape[0] if kind == "spatial" else 1)):
+            patches, rows_in, cols_in = _conv_patches(x, conv, targets.image[part], position[part], w_out)
+            kh, kw = patches.shape[2:]
+            if kind == "element":
+                channel = targets.neuron[part] // out_plane
+                terms = (patches * weight[channel]).flatten(1)
+                rows, cols, w = _select(terms, theta)
+                c, r, s = cols // (kh * kw), (cols % (kh * kw)) // kw, cols % kw
+                ii, jj = rows_in[rows, r], cols_in[rows, s]
+                inn = c * (h_in * w_in) + ii * w_in + jj
+            else:
+                v = torch.einsum("pcij,ocij->poij", patches, weight)
+                y = v.sum(dim=(2, 3))
+                norm = torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)
+                terms = (torch.einsum("poij,po->pij", v, y) / norm[:, None, None]).flatten(1)
+                rows, cols, w = _select(terms, theta)
+                ii, jj = rows_in[rows, cols // kw], cols_in[rows, cols % kw]
+                inn = ii * w_in + jj
+            valid = (ii >= 0) & (ii < h_in) & (jj >= 0) & (jj < w_in)
+            pieces.append((rows[valid] + part.start, inn[valid], w[valid]))
+    rows, inn, w = (torch.cat(parts) for parts in zip(*pieces))
+    return Contributions(rows, torch.zeros_like(rows), inn, w)
+
+
+def _sum_per_input(rows: torch.Tensor, inn: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Weights summed over duplicate (row, input neuron) pairs."""
+    if len(rows) == 0:
+        return rows, inn, weights
+    key = torch.stack([rows, inn], dim=1)
+    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+    summed = torch.zeros(len(unique), dtype=weights.dtype).index_add_(0, inverse, weights)
+    return unique[:, 0], unique[:, 1], summed
+
+
+def _linear_contributions(x: torch.Tensor, linear: nn.Linear, targets: Targets, kind: str, theta: float):
+    flat = x.flatten(1)
+    pieces = []
+    for part in _chunks(len(targets.image), flat.shape[1]):
+        terms = flat[targets.image[part]] * linear.weight[targets.neuron[part]]
+        pieces.append(_select(terms, theta, part.start))
+    rows, cols, w = (torch.cat(parts) for parts in zip(*pieces))
+    if x.dim() == 4 and kind in ("channel", "spatial"):
+        plane = _plane(x.shape)
+        cols = cols // plane if kind == "channel" else cols % plane
+        rows, cols, w = _sum_per_input(rows, cols, w)
+    return Contributions(rows, torch.zeros_like(rows), cols, w)
+
+
+def _apply_pool(layer: ProfileLayer, x: torch.Tensor, **extra) -> torch.Tensor:
+    module = layer.module
+    if isinstance(module, nn.MaxPool2d):
+        return F.max_pool2d(
+            x, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, **extra
+        )
+    if module is not None:
+        return module(x)
+    return layer.call.target(x, *layer.call.args[1:], **layer.call.kwargs, **extra)
+
+
+def _identity_contributions(targets: Targets, inn: torch.Tensor | None = None) -> Contributions:
+    rows = torch.arange(len(targets.image))
+    inn = targets.neuron if inn is None else inn
+    return Contributions(rows, torch.zeros_like(rows), inn, torch.ones(len(rows)))
+
+
+def _projection_terms(vectors: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """<v_p, y> / |y| for vectors (P, c, n) and outputs y (P, c): the spatial-kind term of each p."""
+    norm = torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)
+    return torch.einsum("pcn,pc->pn", vectors, y) / norm[:, None]
+
+
+def _maxpool_contributions(layer, x, head, targets: Targets, kind: str, theta: float):
+    if kind == "channel":
+        return _identity_contributions(targets)
+    _, where = _apply_pool(layer, x, return_indices=True)
+    plane_in = _plane(x.shape)
+    where = where.flatten(2)
+    if kind == "element":
+        out_plane = _plane(head.shape)
+        channel, position = targets.neuron // out_plane, targets.neuron % out_plane
+        return _identity_contributions(targets, channel * plane_in + where[targets.image, channel, position])
+    y = head.flatten(2)[targets.image, :, targets.neuron]
+    terms = torch.zeros(len(targets.image), plane_in).scatter_add_(1, where[targets.image, :, targets.neuron], y * y)
+    terms = terms / torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)[:, None]
+    rows, cols, w = _select(terms, theta)
+    return Contributions(rows, torch.zeros_like(rows), cols, w)
+
+
+def _avgpool_contributions(layer, x, head, targets: Targets, kind: str, theta: float):
+    if kind == "channel":
+        return _identity_contributions(targets)
+    c, h, w = x.shape[1:]
+    if h * w > 4096:
+        raise UnsupportedLayerError(
+            f"average pool {layer.name!r} on {h}x{w} planes: too large for the dense pool matrix"
+        )
+    # Pooling is linear: pooling the basis of one plane gives each output's share of each input.
+    basis = torch.eye(h * w, dtype=x.dtype).view(h * w, 1, h, w)
+    share = _apply_pool(layer, basis).flatten(1)  # (h*w inputs, outputs)
+    out_plane = share.shape[1]
+    if kind == "element":
+        channel, position = targets.neuron // out_plane, targets.neuron % out_plane
+        terms = x.flatten(2)[targets.image, channel] * share[:, position].T
+        rows, cols, weights = _select(terms, theta)
+        return Contributions(rows, torch.zeros_like(rows), channel[rows] * (h * w) + cols, weights)
+    y = head.flatten(2)[targets.image, :, targets.neuron]
+    vectors = x.flatten(2)[targets.image] * share[:, targets.neuron].T.unsqueeze(1)
+    rows, cols, weights = _select(_projection_terms(vectors, y), theta)
+    return Contributions(rows, torch.zeros_like(rows), cols, weights)
+
+
+def _shortcut_contributions(layer, x, head, targets: Targets, kind: str):
+    """Option-A shortcut: output (c, i, j) is input (c - front, s i, s j), or a zero channel."""
+    stride, front = layer.module.stride, layer.module.extra // 2
+    c_in, h_in, w_in = x.shape[1:]
+    out_plane, w_out = _plane(head.shape), head.shape[3]
+    channel = targets.neuron if kind == "channel" else targets.neuron // out_plane
+    position = targets.neuron if kind == "spatial" else targets.neuron % out_plane
+    source = (position // w_out) * stride * w_in + (position % w_out) * stride
+    keep = (
+        (channel - front >= 0) & (channel - front < c_in) if kind != "spatial" else torch.ones_like(channel, dtype=bool)
+    )
+    inn = {"element": (channel - front) * (h_in * w_in) + source, "channel": channel - front, "spatial": source}[kind]
+    rows = torch.arange(len(targets.image))[keep]
+    return Contributions(rows, torch.zeros_like(rows), inn[keep], torch.ones(len(rows)))
+
+
+def _add_contributions(xs: list[torch.Tensor], head: torch.Tensor, targets: Targets, kind: str):
+    """The larger branch, weight 1 (ties to the later input, as upstream)."""
+    if head.dim() == 2 or kind == "element":
+        values = torch.stack([x.flatten(1)[targets.image, targets.neuron] for x in xs])
+    elif kind == "channel":
+        values = torch.stack([x.flatten(2).amax(dim=2)[targets.image, targets.neuron] for x in xs])
+    else:
+        y = head.flatten(2)[targets.image, :, targets.neuron]
+        values = torch.stack(
+            [_projection_terms(x.flatten(2)[targets.image, :, targets.neuron].unsqueeze(2), y)[:, 0] for x in xs]
+        )
+    winner = len(xs) - 1 - torch.flip(values, dims=[0]).argmax(dim=0)
+    rows = torch.arange(len(targets.image))
+    return Contributions(rows, winner, targets.neuron, torch.ones(len(rows)))
+
+
+def contributions(layer: ProfileLayer, record: Recording, targets: Targets, kind: str, theta: float) -> Contributions:
+    """Contributing synapses of ``targets`` of ``layer`` to the neurons of its input layers."""
+    if len(targets.image) == 0:
+        nothing = torch.zeros(0, dtype=torch.long)
+        return Contributions(nothing, nothing, nothing, torch.zeros(0))
+    xs = [record.tails[i] for i in layer.inputs]
+    head = record.heads[layer.index]
+    if layer.op == "conv":
+        return _conv_contributions(xs[0], head, layer.module, targets, kind, theta)
+    if layer.op == "linear":
+        return _linear_contributions(xs[0], layer.module, targets, kind, theta)
+    if layer.op == "maxpool":
+        return _maxpool_contributions(layer, xs[0], head, targets, kind, theta)
+    if layer.op == "avgpool":
+        return _avgpool_contributions(layer, xs[0], head, targets, kind, theta)
+    if layer.op == "shortcut":
+        return _shortcut_contributions(layer, xs[0], head, targets, kind)
+    if layer.op == "add":
+        return _add_contributions(xs, head, targets, kind)
+    raise UnsupportedLayerError(f"layer {layer.name!r} ({layer.op}) has no contribution rule")
+
+
+def svd_neurons(layer: ProfileLayer, head: torch.Tensor, theta: float, basis: torch.Tensor) -> Targets:
+    """Influential SVD neurons: |U^T (y - b)| summed over positions, by the cumulative rule."""
+    y = head.flatten(2) if head.dim() > 2 else head.unsqueeze(2)
+    if layer.module.bias is not None:
+        y = y - layer.module.bias[None, :, None]
+    signal = torch.einsum("dr,ndp->nrp", basis, y).abs().sum(2)
+    rows, cols, weights = cumulative_selection(signal, theta)
+    return Targets(rows, cols, weights)
+
+
+def svd_basis(module: nn.Module) -> torch.Tensor:
+    """U (d, r) of the unfolded weight ``d x c k^2`` of a Conv2d or Linear."""
+    u, _, _ = torch.linalg.svd(module.weight.detach().flatten(1).double(), full_matrices=False)
+    return u.to(module.weight.dtype)
+
+
+def _layer_shapes(record: Recording, n_layers: int) -> np.ndarray:
+    shapes = np.zeros((n_layers, 3), np.int64)
+    for index, tail in record.tails.items():
+        shape = tuple(tail.shape[1:])
+        shapes[index, : len(shape)] = shape
+    return shapes
+
+
+@torch.no_grad()
+def profile_images(
+    network: Network,
+    images: torch.Tensor,
+    labels: np.ndarray,
+    kind: str,
+    theta: float = 0.1,
+    tracing: str = "backward",
+    channel_norm: float | None = None,
+    record: Recording | None = None,
+) -> ProfileSet:
+    """Profiles of ``images`` (N, c, h, w): one :class:`ProfileSet` of N inputs.
+
+    ``tracing``: ``backward`` starts at the predicted class's logit and follows contributors
+    down to the input (neuron weight = the share of the class's influence that flows through
+    it); ``layerwise`` takes each layer's own influential neurons (weight = normalised score;
+    0 for a neuron that is only a contributor) and their synapses to the layer below.
+    """
+    if kind not in NEURON_KINDS:
+        raise ValueError(f"unknown neuron kind {kind!r}; expected one of {NEURON_KINDS}")
+    if tracing not in TRACING_MODES:
+        raise ValueError(f"unknown tracing {tracing!r}; expected one of {TRACING_MODES}")
+    if not 0 < theta <= 1:
+        raise ValueError(f"theta must be in (0, 1], got {theta}")
+    record = network.record(images) if record is None else record
+    predictions = record.logits.argmax(dim=1)
+    layers = network.layers
+    neurons: list[tuple[int, Targets]] = []
+    synapses: list[tuple] = []  # layer, input layer, image, out, inn, weight
+    if kind == "svd":
+        for layer in layers:
+            if layer.op in ("conv", "linear"):
+                if layer.index not in network.svd_bases:
+                    network.svd_bases[layer.index] = svd_basis(layer.module)
+                basis = network.svd_bases[layer.index]
+                neurons.append((layer.index, svd_neurons(layer, record.heads[layer.index], theta, basis)))
+    else:
+        pending: dict[int, list[Targets]] = {i: [] for i in range(len(layers))}
+        top = layers[-1].index
+        pending[top].append(Targets(torch.arange(len(images)), predictions, torch.ones(len(images))))
+        for layer in reversed(layers):
+            if layer.op == "input":
+                continue
+            if tracing == "layerwise":
+                own = influential_neurons(
+                    record.heads[layer.index], record.tails[layer.index], kind, theta, channel_norm
+                )
+                neurons.append((layer.index, own))
+                targets = own
+            else:
+                targets = _merge(pending[layer.index])
+                if targets is None:
+                    continue
+                neurons.append((layer.index, targets))
+            found = contributions(layer, record, targets, kind, theta)
+            for slot, source in enumerate(layer.inputs):
+                chosen = found.slot == slot
+                rows, inn, weight = found.row[chosen], found.inn[chosen], found.weight[chosen]
+                image = targets.image[rows]
+                synapses.append((layer.index, source, image, targets.neuron[rows], inn, weight))
+                if tracing == "backward":
+                    pending[source].append(Targets(image, inn, targets.weight[rows] * weight))
+                else:
+                    neurons.append((source, Targets(image, inn, torch.zeros(len(rows)))))
+        reached_input = _merge(pending[0]) if tracing == "backward" else None
+        if reached_input is not None:
+            neurons.append((0, reached_input))
+    return _profile_set(network, record, labels, predictions, kind, tracing, theta, neurons, synapses)
+
+
+def _merge(parts: list[Targets]) -> Targets | None:
+    """One row per (image, neuron), weights summed."""
+    if not parts:
+        return None
+    image = torch.cat([p.image for p in parts])
+    neuron = torch.cat([p.neuron for p in parts])
+    weight = torch.cat([p.weight for p in parts])
+    if len(image) == 0:
+        return None
+    key, inverse = torch.unique(torch.stack([image, neuron], 1), dim=0, return_inverse=True)
+    summed = torch.zeros(len(key), dtype=weight.dtype).index_add_(0, inverse, weight)
+    return Targets(key[:, 0], key[:, 1], summed)
+
+
+def _profile_set(network, record, labels, predictions, kind, tracing, theta, neurons, synapses) -> ProfileSet:
+    merged = {}
+    for layer, targets in neurons:
+        merged.setdefault(layer, []).append(targets)
+    n_rows, n_weights = [], []
+    for layer in sorted(merged):
+        m = _merge(merged[layer])
+        if m is None:
+            continue
+        n_rows.append(torch.stack([m.image, torch.full_like(m.image, layer), m.neuron], 1))
+        n_weights.append(m.weight)
+    s_rows, s_weights = [], []
+    for layer, source, image, out, inn, weight in synapses:
+        s_rows.append(torch.stack([image, torch.full_like(out, layer), out, torch.full_like(out, source), inn], 1))
+        s_weights.append(weight)
+    neuron_table = torch.cat(n_rows).numpy() if n_rows else np.zeros((0, 3), np.int64)
+    synapse_table = torch.cat(s_rows).numpy() if s_rows else np.zeros((0, 5), np.int64)
+    order_n = np.lexsort(neuron_table.T[::-1]) if len(neuron_table) else np.zeros(0, np.int64)
+    order_s = np.lexsort(synapse_table.T[::-1]) if len(synapse_table) else np.zeros(0, np.int64)
+    return ProfileSet(
+        kind=kind,
+        tracing=tracing,
+        theta=theta,
+        layer_names=tuple(layer.name for layer in network.layers),
+        layer_ops=tuple(layer.op for layer in network.layers),
+        layer_shapes=_layer_shapes(record, len(network.layers)),
+        labels=np.asarray(labels, np.int64),
+        predictions=predictions.cpu().numpy().astype(np.int64),
+        neurons=neuron_table.astype(np.int64)[order_n],
+        neuron_weights=(torch.cat(n_weights).numpy() if n_weights else np.zeros(0))[order_n].astype(np.float32),
+        synapses=synapse_table.astype(np.int64)[order_s],
+        synapse_weights=(torch.cat(s_weights).numpy() if s_weights else np.zeros(0))[order_s].astype(np.float32),
+    )
+
+
+def profile_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``per_class`` images of every class (all of a class that has fewer), seeded."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        chosen.append(rng.choice(members, min(per_class, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    from cnntopo.data import load_dataset, normalize
+    from cnntopo.models import load_model
+    from cnntopo.profile.network import trace_network
+    from cnntopo.profile.profiles import save_profiles
+    from cnntopo.provenance import atomic_savez, progress_bar, write_table
+
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.profile.profiler", description=__doc__)
+    parser.add_argument("--weights", type=Path, required=True, help="a project weights file (.pt)")
+    parser.add_argument("--data", required=True, help="JSON of the config's data section")
+    parser.add_argument("--images-per-class", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0, help="fixes which test images are profiled")
+    parser.add_argument("--kinds", nargs="+", choices=NEURON_KINDS, required=True)
+    parser.add_argument("--theta", type=float, default=0.1)
+    parser.add_argument("--tracing", choices=TRACING_MODES, default="backward")
+    parser.add_argument("--channel-norm", type=float, default=None, help="score channels by this p-norm, not the max")
+    parser.add_argument("--batch", type=int, default=32, help="images per forward pass (bounds memory)")
+    parser.add_argument("--out-dir", type=Path, required=True, help="writes KIND.npz, images.npz, profiles.csv")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    test_set = load_dataset(json.loads(args.data), train=False)
+    model, spec, _ = load_model(args.weights)
+    network = trace_network(model)
+    chosen = profile_subset(test_set.labels, args.images_per_class, args.seed)
+    sets: dict[str, list[ProfileSet]] = {kind: [] for kind in args.kinds}
+    for start in progress_bar(range(0, len(chosen), args.batch), desc="profiling", unit="batch"):
+        index = chosen[start : start + args.batch]
+        x = normalize(torch.from_numpy(test_set.images[index]), test_set.mean, test_set.std)
+        record = network.record(x)
+        for kind in args.kinds:
+            sets[kind].append(
+                profile_images(
+                    network, x, test_set.labels[index], kind, args.theta, args.tracing, args.channel_norm, record
+                )
+            )
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for kind, parts in sets.items():
+        merged = concatenate_sets(parts)
+        save_profiles(args.out_dir / f"{kind}.npz", merged)
+        neurons = np.bincount(merged.neurons[:, 0], minlength=len(merged))
+        synapses = np.bincount(merged.synapses[:, 0], minlength=len(merged))
+        rows += [
+            {
+                "kind": kind,
+                "image": int(chosen[i]),
+                "label": int(merged.labels[i]),
+                "prediction": int(merged.predictions[i]),
+                "neurons": int(neurons[i]),
+                "synapses": int(synapses[i]),
+            }
+            for i in range(len(merged))
+        ]
+    atomic_savez(
+        args.out_dir / "images.npz",
+        images=test_set.images[chosen],
+        labels=test_set.labels[chosen],
+        index=chosen,
+        classes=np.array(test_set.classes),
+    )
+    write_table(args.out_dir / "profiles.csv", rows)
+    print(f"profiled {len(chosen)} images of {args.weights} ({spec.arch}), kinds {args.kinds}", file=sys.stderr)
+
+
+def concatenate_sets(parts: list[ProfileSet]) -> ProfileSet:
+    """One :class:`ProfileSet` of consecutive batches (image numbers offset)."""
+    offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    first = parts[0]
+    return ProfileSet(
+        kind=first.kind,
+        tracing=first.tracing,
+        theta=first.theta,
+        layer_names=first.layer_names,
+        layer_ops=first.layer_ops,
+        layer_shapes=first.layer_shapes,
+        labels=np.concatenate([p.labels for p in parts]),
+        predictions=np.concatenate([p.predictions for p in parts]),
+        neurons=np.concatenate([p.neurons + [o, 0, 0] for p, o in zip(parts, offsets)]),
+        neuron_weights=np.concatenate([p.neuron_weights for p in parts]),
+        synapses=np.concatenate([p.synapses + [o, 0, 0, 0, 0] for p, o in zip(parts, offsets)]),
+        synapse_weights=np.concatenate([p.synapse_weights for p in parts]),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Topology of profile graphs (SPEC, DeepDataProfiler: profile graph and its topology).
+
+Vertices are a profile's neurons, edges its synapses with length ``w`` (``original``) or
+``1/w`` (``inverted``). The metric is the shortest-path distance on the *undirected* graph
+(upstream's graph is directed, so its matrix is asymmetric and ripser reads one triangle);
+unreachable pairs stay infinite, so every component after the first is one more infinite H0
+bar. Optional kernel ``g(x) = 1 - exp(-x / (2 sigma))`` with sigma the standard deviation of
+the finite off-diagonal distances (``sigma_with_diagonal``: upstream's, zeros included).
+Persistence images (Adams et al. 2017) of H1 in (birth, persistence) coordinates are
+computed on one grid for a whole run, so that images compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import shortest_path
+from scipy.special import ndtr
+
+from cnntopo.profile.profiles import Profile
+
+WEIGHTINGS = ("original", "inverted")
+
+
+def profile_graph(profile: Profile, weighting: str = "inverted") -> sparse.csr_matrix:
+    """Edge lengths (V, V), upper and lower triangle equal; vertex order = ``profile.neurons``."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+    vertices = profile.neurons
+    n = len(vertices)
+    key = vertices[:, 0] * (1 << 40) + vertices[:, 1]
+    order = np.argsort(key)
+    head = order[np.searchsorted(key[order], profile.synapses[:, 0] * (1 << 40) + profile.synapses[:, 1])]
+    tail = order[np.searchsorted(key[order], profile.synapses[:, 2] * (1 << 40) + profile.synapses[:, 3])]
+    if not (
+        np.array_equal(key[head], profile.synapses[:, 0] * (1 << 40) + profile.synapses[:, 1])
+        and np.array_equal(key[tail], profile.synapses[:, 2] * (1 << 40) + profile.synapses[:, 3])
+    ):
+        raise ValueError("a synapse joins a neuron that is not in the profile")
+    weights = profile.synapse_weights.astype(np.float64)
+    if np.any(weights <= 0):
+        raise ValueError("synapse weights must be positive")
+    length = weights if weighting == "original" else 1.0 / weights
+    graph = sparse.coo_matrix((length, (head, tail)), shape=(n, n)).tocsr()
+    graph.sum_duplicates()
+    return graph.maximum(graph.T).tocsr()
+
+
+def graph_distances(graph: sparse.csr_matrix) -> np.ndarray:
+    """Shortest-path distances (V, V) on the undirected graph; ``inf`` between components."""
+    if graph.shape[0] == 0:
+        return np.zeros((0, 0))
+    return shortest_path(graph, method="D", directed=False)
+
+
+def kernel_distances(distances: np.ndarray, sigma_with_diagonal: bool = False) -> tuple[np.ndarray, float]:
+    """``1 - exp(-d / (2 sigma))`` of the finite entries (inf stays inf), and the sigma used."""
+    off_diagonal = ~np.eye(len(distances), dtype=bool)
+    finite = np.isfinite(distances)
+    values = distances[finite] if sigma_with_diagonal else distances[finite & off_diagonal]
+    sigma = float(values.std()) if values.size else 0.0
+    if sigma == 0.0:
+        return np.where(finite, 0.0, np.inf), sigma
+    out = np.full_like(distances, np.inf)
+    out[finite] = 1.0 - np.exp(-distances[finite] / (2.0 * sigma))
+    return out, sigma
+
+
+def graph_diagrams(distances: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
+    """Vietoris-Rips diagrams (H0..H_maxdim) of a distance matrix with infinite entries allowed."""
+    from ripser import ripser
+
+    if len(distances) == 0:
+        return [np.zeros((0, 2)) for _ in range(maxdim + 1)]
+    return ripser(distances, distance_matrix=True, maxdim=maxdim)["dgms"]
+
+
+@dataclass(frozen=True)
+class ImageGrid:
+    """Pixel edges of a persistence image: birth (nb + 1,) and persistence (np + 1,)."""
+
+    birth_edges: np.ndarray
+    persistence_edges: np.ndarray
+    sigma: float
+    weight_power: float = 1.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.birth_edges) - 1, len(self.persistence_edges) - 1
+
+
+def fit_grid(diagrams: list[np.ndarray], pixels: int = 20, sigma_pixels: float = 1.0) -> ImageGrid:
+    """One grid over the finite points of all ``diagrams`` (k, 2) (birth, death): ``pixels``
+    squares across the larger of the two ranges, Gaussian sigma in pixels."""
+    points = [d[np.isfinite(d).all(axis=1)] for d in diagrams if len(d)]
+    points = np.concatenate(points) if points else np.zeros((0, 2))
+    if len(points) == 0:
+        births, persistence = np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    else:
+        births, persistence = points[:, 0], points[:, 1] - points[:, 0]
+    low_b, high_b = float(births.min()), float(births.max())
+    high_p = float(persistence.max())
+    size = max(high_b - low_b, high_p, 1e-12) / pixels
+    nb = max(1, int(np.ceil((high_b - low_b) / size)))
+    npers = max(1, int(np.ceil(high_p / size)))
+    return ImageGrid(low_b + size * np.arange(nb + 1), size * np.arange(npers + 1), sigma_pixels * size)
+
+
+def persistence_image(diagram: np.ndarray, grid: ImageGrid) -> np.ndarray:
+    """Persistence image (nb, np) of a diagram (k, 2): each finite point (b, d) adds
+    ``(d - b)^n`` times the mass of an isotropic Gaussian at (b, d - b) over each pixel."""
+    finite = diagram[np.isfinite(diagram).all(axis=1)] if len(diagram) else np.zeros((0, 2))
+    births, persistence = finite[:, 0], finite[:, 1] - finite[:, 0]
+    weight = persistence**grid.weight_power
+    cdf_b = ndtr((grid.birth_edges[None, :] - births[:, None]) / grid.sigma)
+    cdf_p = ndtr((grid.persistence_edges[None, :] - persistence[:, None]) / grid.sigma)
+    mass_b, mass_p = np.diff(cdf_b, axis=1), np.diff(cdf_p, axis=1)
+    return np.einsum("k,kb,kp->bp", weight, mass_b, mass_p)
+
+
+def profile_topology(
+    profile: Profile, weighting: str, kernel: bool, sigma_with_diagonal: bool = False
+) -> tuple[list[np.ndarray], dict[str, float]]:
+    """Diagrams (H0, H1) of one profile graph and its summary numbers."""
+    distances = graph_distances(profile_graph(profile, weighting))
+    sigma = float("nan")
+    if kernel:
+        distances, sigma = kernel_distances(distances, sigma_with_diagonal)
+    diagrams = graph_diagrams(distances, maxdim=1)
+    components = int(np.isinf(diagrams[0][:, 1]).sum()) if len(diagrams[0]) else 0
+    return diagrams, {
+        "vertices": len(distances),
+        "edges": len(profile.synapses),
+        "components": components,
+        "h0_points": len(diagrams[0]),
+        "h1_points": len(diagrams[1]),
+        "h1_max_persistence": float((diagrams[1][:, 1] - diagrams[1][:, 0]).max()) if len(diagrams[1]) else 0.0,
+        "kernel_sigma": sigma,
+    }
+
+
+def _diagrams_main(args) -> None:
+    from cnntopo.profile.profiles import load_profiles
+    from cnntopo.provenance import atomic_savez, progress_bar, write_table
+
+    profiles = load_profiles(args.profiles)
+    arrays, rows = {}, []
+    for image in progress_bar(range(len(profiles)), desc="profile graph PH", unit="graph"):
+        diagrams, summary = profile_topology(
+            profiles.profile(image), args.weighting, args.kernel, args.sigma_with_diagonal
+        )
+        arrays[f"h0_{image}"], arrays[f"h1_{image}"] = diagrams[0], diagrams[1]
+        rows.append({"image": image, "label": int(profiles.labels[image]), **summary})
+    atomic_savez(args.out, **arrays)
+    write_table(args.table, rows)
+
+
+def _images_main(args) -> None:
+    from cnntopo.provenance import atomic_savez, atomic_write_json
+
+    runs = []
+    for path in args.diagrams:
+        with np.load(path) as data:
+            count = sum(1 for key in data.files if key.startswith("h1_"))
+            runs.append([data[f"h1_{i}"] for i in range(count)])
+    grid = fit_grid([d for run in runs for d in run], args.pixels, args.sigma_pixels)
+    for run, out in zip(runs, args.out, strict=True):
+        images = np.stack([persistence_image(d, grid) for d in run]) if run else np.zeros((0, *grid.shape))
+        atomic_savez(out, images=images, birth_edges=grid.birth_edges, persistence_edges=grid.persistence_edges)
+    atomic_write_json(
+        args.grid,
+        {
+            "birth_edges": grid.birth_edges.tolist(),
+            "persistence_edges": grid.persistence_edges.tolist(),
+            "sigma": grid.sigma,
+            "weight_power": grid.weight_power,
+            "diagrams": [str(p) for p in args.diagrams],
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.profile.topology", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    diagrams = sub.add_parser("diagrams", help="H0/H1 of every profile graph of one profiles file")
+    diagrams.add_argument("--profiles", type=Path, required=True)
+    diagrams.add_argument("--weighting", choices=WEIGHTINGS, default="inverted")
+    diagrams.add_argument("--kernel", action="store_true", help="apply 1 - exp(-d / 2 sigma)")
+    diagrams.add_argument("--sigma-with-diagonal", action="store_true", help="upstream's sigma (zeros included)")
+    diagrams.add_argument("--out", type=Path, required=True, help="diagrams .npz (h0_I, h1_I per image I)")
+    diagrams.add_argument("--table", type=Path, required=True, help="per-graph summary CSV")
+    images = sub.add_parser("images", help="H1 persistence images of several diagram files on one grid")
+    images.add_argument("--diagrams", type=Path, nargs="+", required=True)
+    images.add_argument("--out", type=Path, nargs="+", required=True, help="one .npz per diagrams file")
+    images.add_argument("--pixels", type=int, default=20)
+    images.add_argument("--sigma-pixels", type=float, default=1.0)
+    images.add_argument("--grid", type=Path, required=True, help="the grid, as JSON")
+    args = parser.parse_args(argv)
+    if args.command == "images" and len(args.out) != len(args.diagrams):
+        parser.error("--out needs one path per --diagrams file")
+    (_diagrams_main if args.command == "diagrams" else _images_main)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""The DeepDataProfiler branch: profiler rules on a hand-sized network, upstream comparison,
+profile algebra, the profile-graph metric, persistence images and bad input."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cnntopo.profile.network import UnsupportedLayerError, trace_network
+from cnntopo.profile.profiler import cumulative_selection, profile_images
+from cnntopo.profile.profiles import Profile, jaccard
+from cnntopo.profile.topology import (
+    fit_grid,
+    graph_diagrams,
+    graph_distances,
+    kernel_distances,
+    persistence_image,
+    profile_graph,
+)
+
+
+def keep_rule(values: np.ndarray, theta: float) -> dict[int, float]:
+    """The cumulative rule written out plainly: index -> weight."""
+    values = np.clip(values, 0, None)
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    total, running, kept = values.sum(), 0.0, []
+    for i in order:
+        if values[i] <= 0:
+            break
+        kept.append(i)
+        running += values[i]
+        if running / total > theta:
+            break
+    norm = sum(values[i] for i in kept)
+    return {i: values[i] / norm for i in kept}
+
+
+class Tiny(nn.Module):
+    """conv(1->2, 2x2) -> ReLU -> conv(2->2, 2x2) -> ReLU -> flatten -> linear(2->2), on 3x3 inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 2, 2, bias=False)
+        self.conv2 = nn.Conv2d(2, 2, 2, bias=False)
+        self.fc = nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.conv1.weight.copy_(torch.tensor([[[[1.0, 0.5], [0.0, 2.0]]], [[[-1.0, 1.0], [1.0, 0.25]]]]))
+            self.conv2.weight.copy_(
+                torch.tensor([[[[1, 0], [0, 1]], [[0.5, 0.5], [0.5, 0.5]]], [[[-1, 1], [1, 0]], [[2, 0], [0, 1]]]])
+            )
+            self.fc.weight.copy_(torch.tensor([[1.0, 3.0], [2.0, -1.0]]))
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(x))
+        x = torch.relu(self.conv2(x))
+        return self.fc(x.flatten(1))
+
+
+IMAGE = torch.tensor([[[[1.0, 2.0, 0.0], [0.5, 1.0, 3.0], [2.0, 0.0, 1.0]]]])
+
+
+def test_backward_element_profile_matches_a_hand_computation():
+    model = Tiny().eval()
+    theta = 0.5
+    x = IMAGE[0, 0].numpy()
+    w1, w2, wf = (m.weight.detach().numpy() for m in (model.conv1, model.conv2, model.fc))
+    a1 = np.maximum(
+        0,
+        np.array(
+            [[[np.sum(w1[c, 0] * x[i : i + 2, j : j + 2]) for j in range(2)] for i in range(2)] for c in range(2)]
+        ),
+    )
+    a2 = np.maximum(0, np.array([np.sum(w2[c] * a1) for c in range(2)]))
+    logits = wf @ a2
+    predicted = int(np.argmax(logits))
+    # fc: terms a2 * W[pred]
+    fc_kept = keep_rule(a2 * wf[predicted], theta)
+    expected_synapses = {(3, predicted, 2, j): w for j, w in fc_kept.items()}
+    # conv2 (1x1 output): element c -> terms over (c', i, j) of a1
+    for c in fc_kept:
+        terms = (w2[c] * a1).ravel()
+        for flat, w in keep_rule(terms, theta).items():
+            expected_synapses[(2, c, 1, flat)] = w
+    conv1_targets = sorted({k[3] for k in expected_synapses if k[0] == 2})
+    for flat in conv1_targets:
+        c, i, j = np.unravel_index(flat, (2, 2, 2))
+        terms = (w1[c, 0] * x[i : i + 2, j : j + 2]).ravel()
+        for k, w in keep_rule(terms, theta).items():
+            r, s = divmod(k, 2)
+            expected_synapses[(1, flat, 0, (i + r) * 3 + (j + s))] = w
+    profiles = profile_images(trace_network(model), IMAGE, np.array([0]), "element", theta, "backward")
+    got = {tuple(int(v) for v in row[1:]): float(w) for row, w in zip(profiles.synapses, profiles.synapse_weights)}
+    assert got.keys() == expected_synapses.keys()
+    for key, weight in expected_synapses.items():
+        assert got[key] == pytest.approx(weight, rel=1e-6)
+    assert profiles.predictions[0] == predicted
+    # the top neuron carries weight 1; each layer's flow sums to 1 on this single-path network
+    weights = {tuple(int(v) for v in row[1:]): float(w) for row, w in zip(profiles.neurons, profiles.neuron_weights)}
+    assert weights[(3, predicted)] == pytest.approx(1.0)
+    for layer in range(4):
+        assert sum(w for (l, _), w in weights.items() if l == layer) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_layerwise_channel_influence_matches_a_hand_computation():
+    model = Tiny().eval()
+    profiles = profile_images(trace_network(model), IMAGE, np.array([0]), "channel", 0.1, "layerwise")
+    x = IMAGE[0, 0].numpy()
+    w1 = model.conv1.weight.detach().numpy()
+    a1 = np.maximum(
+        0,
+        np.array(
+            [[[np.sum(w1[c, 0] * x[i : i + 2, j : j + 2]) for j in range(2)] for i in range(2)] for c in range(2)]
+        ),
+    )
+    expected = keep_rule(a1.reshape(2, -1).max(axis=1), 0.1)
+    layer1 = {int(r[2]): float(w) for r, w in zip(profiles.neurons, profiles.neuron_weights) if r[1] == 1 and w > 0}
+    assert layer1.keys() == expected.keys()
+    for c, w in expected.items():
+        assert layer1[c] == pytest.approx(w, rel=1e-6)
+
+
+def test_cumulative_selection_keeps_the_next_and_skips_zeros():
+    rows, cols, weights = cumulative_selection(torch.tensor([[5.0, 3.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), 0.6)
+    assert rows.tolist() == [0, 0] and cols.tolist() == [0, 1]
+    assert weights.tolist() == pytest.approx([5 / 8, 3 / 8])
+
+
+def test_unsupported_layer_names_module_and_type():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Tanh(), nn.Flatten(), nn.LazyLinear(2))
+    with pytest.raises(UnsupportedLayerError, match=r"'1' of type Tanh"):
+        trace_network(model)
+
+
+def _profile(neurons, synapses, weights) -> Profile:
+    neurons = np.array(neurons, np.int64).reshape(-1, 2)
+    synapses = np.array(synapses, np.int64).reshape(-1, 4)
+    return Profile(
+        "channel",
+        ("input", "a", "b"),
+        neurons,
+        np.ones(len(neurons), np.int64),
+        np.ones(len(neurons)),
+        synapses,
+        np.ones(len(synapses), np.int64),
+        np.array(weights, float),
+    )
+
+
+def test_profiles_add_and_empty_is_the_identity():
+    p = _profile([[1, 0], [2, 0]], [[2, 0, 1, 0]], [0.5])
+    q = _profile([[1, 0], [1, 1], [2, 0]], [[2, 0, 1, 0]], [1.0])
+    total = Profile.empty("channel", p.layer_names) + p + q
+    assert total.num_inputs == 2
+    assert total.neurons.tolist() == [[1, 0], [1, 1], [2, 0]]
+    assert total.neuron_counts.tolist() == [2, 1, 2]
+    assert total.synapse_weights.tolist() == pytest.approx([0.75])
+    per_layer, overall = jaccard(p, q)
+    assert per_layer[1] == pytest.approx(0.5) and per_layer[2] == 1.0 and np.isnan(per_layer[0])
+    assert overall == pytest.approx(2 / 3)
+
+
+def test_graph_metric_on_a_known_graph():
+    # path 0-1-2 (weights 0.5, 0.25) and a separate edge 3-4 (weight 1)
+    p = _profile([[0, 0], [1, 0], [2, 0], [1, 5], [2, 5]], [[1, 0, 0, 0], [2, 0, 1, 0], [2, 5, 1, 5]], [0.5, 0.25, 1.0])
+    inverted = graph_distances(profile_graph(p, "inverted"))
+    assert np.allclose(inverted, inverted.T)
+    vertex = {tuple(v): i for i, v in enumerate(p.neurons)}
+    assert inverted[vertex[(0, 0)], vertex[(2, 0)]] == pytest.approx(2 + 4)
+    assert np.isinf(inverted[vertex[(0, 0)], vertex[(2, 5)]])
+    original = graph_distances(profile_graph(p, "original"))
+    assert original[vertex[(0, 0)], vertex[(2, 0)]] == pytest.approx(0.75)
+    h0 = graph_diagrams(inverted)[0]
+    assert np.isinf(h0[:, 1]).sum() == 2  # two components
+    kernelled, sigma = kernel_distances(inverted)
+    finite = inverted[np.isfinite(inverted) & ~np.eye(len(inverted), dtype=bool)]
+    assert sigma == pytest.approx(finite.std())
+    assert np.isinf(kernelled[vertex[(0, 0)], vertex[(2, 5)]])
+    assert kernelled[vertex[(0, 0)], vertex[(2, 0)]] == pytest.approx(1 - np.exp(-6 / (2 * sigma)))
+    _, with_diagonal = kernel_distances(inverted, sigma_with_diagonal=True)
+    assert with_diagonal == pytest.approx(inverted[np.isfinite(inverted)].std())
+
+
+def test_a_cycle_gives_one_h1_point():
+    square = [[0, 0], [1, 0], [1, 1], [2, 0]]
+    p = _profile(square, [[1, 0, 0, 0], [1, 1, 0, 0], [2, 0, 1, 0], [2, 0, 1, 1]], [1, 1, 1, 1])
+    h1 = graph_diagrams(graph_distances(profile_graph(p, "original")))[1]
+    assert len(h1) == 1
+
+
+def test_persistence_images_equal_persims():
+    persim = pytest.importorskip("persim")
+    rng = np.random.default_rng(0)
+    diagrams = []
+    for _ in range(3):
+        births = rng.uniform(0, 2, 6)
+        diagrams.append(np.column_stack([births, births + rng.uniform(0.1, 1.5, 6)]))
+    grid = fit_grid(diagrams, pixels=15, sigma_pixels=1.5)
+    size = grid.birth_edges[1] - grid.birth_edges[0]
+    imager = persim.PersistenceImager(
+        birth_range=(grid.birth_edges[0], grid.birth_edges[-1]),
+        pers_range=(grid.persistence_edges[0], grid.persistence_edges[-1]),
+        pixel_size=size,
+        kernel_params={"sigma": [[grid.sigma**2, 0.0], [0.0, grid.sigma**2]]},
+    )
+    assert imager.resolution == grid.shape
+    for diagram in diagrams:
+        assert np.allclose(persistence_image(diagram, grid), imager.transform(diagram), rtol=1e-9, atol=1e-12)
+
+
+def test_upstream_channel_and_element_profiles(tmp_path):
+    from ddp_upstream import import_upstream
+
+    ddp = import_upstream()
+    if ddp is None:
+        pytest.skip("deep-data-profiler is not installed (pip install --no-deps deep-data-profiler==2.0.1 powerlaw)")
+    from cnntopo.torchvision_compat import torchvision_submodule
+
+    models = torchvision_submodule("models")
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 64, 64)
+    for name, kind in [("vgg16", "channel"), ("resnet18", "channel"), ("vgg16", "element")]:
+        torch.manual_seed(1)
+        model = getattr(models, name)().eval()
+        ours = profile_images(trace_network(copy.deepcopy(model)), x, np.array([0]), kind, 0.1, "layerwise")
+        profiler = (ddp.ChannelProfiler if kind == "channel" else ddp.ElementProfiler)(copy.deepcopy(model))
+        theirs = profiler.create_profile(x, threshold=0.1)
+        assert len(profiler.layerdict) == len(ours.layer_names)
+        compared = 0
+        for k in range(1, len(ours.layer_names)):
+            layer = ours.layer_names[k]
+            in_block_conv2 = layer.endswith("conv2")
+            mine = {int(r[2]): float(w) for r, w in zip(ours.neurons, ours.neuron_weights) if r[1] == k and w > 0}
+            weights = theirs.neuron_weights[k].tocoo()
+            if kind == "element" and len(ours.layer_shapes[k]) and ours.layer_shapes[k][1]:
+                flat = weights.row * weights.shape[1] + weights.col
+            else:
+                flat = weights.col
+            upstream = dict(zip(flat.tolist(), weights.data.tolist()))
+            if in_block_conv2:
+                # Upstream hooks bn2 and then torchvision's `out += identity` overwrites that tensor in place:
+                # upstream scores conv2 by the post-add activation. Ours keeps bn2's own output.
+                continue
+            assert mine.keys() == upstream.keys(), (name, kind, layer)
+            for neuron, w in mine.items():
+                assert upstream[neuron] == pytest.approx(w, rel=1e-5)
+            compared += 1
+        assert compared >= 10
+        if kind == "channel":
+            # Synapses of the conv layers that upstream scores right (all but the blocks' conv2): same
+            # input channels, same weights.
+            for k, op in enumerate(ours.layer_ops):
+                if op != "conv" or ours.layer_names[k].endswith("conv2"):
+                    continue
+                sw = theirs.synapse_weights[k].tocoo()
+                upstream = {(int(r), int(c)): v for r, c, v in zip(sw.row, sw.col, sw.data)}
+                rows = ours.synapses[:, 1] == k
+                mine = {
+                    (int(r[2]), int(r[4])): float(w) for r, w in zip(ours.synapses[rows], ours.synapse_weights[rows])
+                }
+                assert mine.keys() == upstream.keys(), (name, ours.layer_names[k])
+                for key, w in mine.items():
+                    assert upstream[key] == pytest.approx(w, rel=1e-4)
+
+
+def test_upstream_conv2_scores_differ_where_torchvision_adds_in_place():
+    from ddp_upstream import import_upstream
+
+    ddp = import_upstream()
+    if ddp is None:
+        pytest.skip("deep-data-profiler is not installed")
+    from cnntopo.torchvision_compat import torchvision_submodule
+
+    torch.manual_seed(1)
+    model = torchvision_submodule("models").resnet18().eval()
+    x = torch.randn(1, 3, 64, 64)
+    ours = profile_images(trace_network(copy.deepcopy(model)), x, np.array([0]), "channel", 0.1, "layerwise")
+    theirs = ddp.ChannelProfiler(copy.deepcopy(model)).create_profile(x, threshold=0.1)
+    differing = 0
+    for k, name in enumerate(ours.layer_names):
+        if name.endswith("conv2"):
+            mine = {int(r[2]) for r, w in zip(ours.neurons, ours.neuron_weights) if r[1] == k and w > 0}
+            differing += mine != set(theirs.neuron_weights[k].tocoo().col.tolist())
+    assert differing >= 1
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ({"theta": 0}, "theta"),
+        ({"theta": 1.5}, "theta"),
+        ({"kinds": ["neuron"]}, "kinds"),
+        ({"models": ["resnet/seed0"]}, "models"),
+    ],
+)
+def test_config_refuses_bad_profile_settings(override, key):
+    from pathlib import Path
+
+    from cnntopo.config import ConfigError, load_schema, validate_config
+
+    schema = load_schema(Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml")
+    with pytest.raises(ConfigError, match=f"profile.*{key}"):
+        validate_config({"profile": override}, schema)
