@@ -23,11 +23,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from ddp_upstream import import_upstream  # noqa: E402
-
 from cnntopo.profile.network import trace_network  # noqa: E402
 from cnntopo.profile.profiler import profile_images  # noqa: E402
 from cnntopo.torchvision_compat import torchvision_submodule  # noqa: E402
+from ddp_upstream import import_upstream  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +37,9 @@ def main() -> None:
     args = parser.parse_args()
     ddp = import_upstream()
     if ddp is None:
-        raise SystemExit("deep-data-profiler is not installed: pip install --no-deps deep-data-profiler==2.0.1 powerlaw")
+        raise SystemExit(
+            "deep-data-profiler is not installed: pip install --no-deps deep-data-profiler==2.0.1 powerlaw"
+        )
     models = torchvision_submodule("models")
     torch.manual_seed(0)
     images = torch.randn(args.images, 3, args.size, args.size)
