@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.profile.network import Network, ProfileLayer, Recording, UnsupportedLayerError
-from cnntopo.profile.profiles import NEURON_KINDS, TRACING_MODES, ProfileSet
+from cnntopo.profile.profiles import NEURON_KINDS, TRACING_MODES, ProfileSet, concatenate_sets
 
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
 _CHUNK_FLOATS = 1 << 25
@@ -109,9 +109,7 @@ def _select(terms: torch.Tensor, theta: float, offset: int = 0) -> tuple[torch.T
 def _conv_patches(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, position: torch.Tensor, out_width: int):
     """Receptive fields (P, c, kh, kw) of output positions, and their input rows/columns (P, kh), (P, kw)."""
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
-    ph, pw = conv.padding if not isinstance(conv.padding, str) else (0, 0)
-    if isinstance(conv.padding, str) or conv.groups != 1:
-        raise UnsupportedLayerError(f"Conv2d with padding={conv.padding!r}, groups={conv.groups} has no profiling rule")
+    ph, pw = conv.padding
     padded = F.pad(x, (pw, pw, ph, ph))
     i, j = position // out_width, position % out_width
     rows = i.unsqueeze(1) * sh + torch.arange(kh, device=x.device) * dh
@@ -128,6 +126,8 @@ def _conv_patches(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, positio
 def _conv_contributions(
     x: torch.Tensor, head: torch.Tensor, conv: nn.Conv2d, targets: Targets, kind: str, theta: float
 ):
+    if isinstance(conv.padding, str) or conv.groups != 1:
+        raise UnsupportedLayerError(f"Conv2d with padding={conv.padding!r}, groups={conv.groups} has no profiling rule")
     weight = conv.weight
     c_in, h_in, w_in = x.shape[1:]
     h_out, w_out = head.shape[2:]
@@ -175,12 +175,11 @@ def _conv_contributions(
     return Contributions(rows, torch.zeros_like(rows), inn, w)
 
 
-def _sum_per_input(rows: torch.Tensor, inn: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Weights summed over duplicate (row, input neuron) pairs."""
-    if len(rows) == 0:
-        return rows, inn, weights
-    key = torch.stack([rows, inn], dim=1)
-    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+def _sum_by_pair(first: torch.Tensor, second: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Weights summed over duplicate (first, second) pairs, pairs sorted."""
+    if len(first) == 0:
+        return first, second, weights
+    unique, inverse = torch.unique(torch.stack([first, second], dim=1), dim=0, return_inverse=True)
     summed = torch.zeros(len(unique), dtype=weights.dtype).index_add_(0, inverse, weights)
     return unique[:, 0], unique[:, 1], summed
 
@@ -195,7 +194,7 @@ def _linear_contributions(x: torch.Tensor, linear: nn.Linear, targets: Targets, 
     if x.dim() == 4 and kind in ("channel", "spatial"):
         plane = _plane(x.shape)
         cols = cols // plane if kind == "channel" else cols % plane
-        rows, cols, w = _sum_per_input(rows, cols, w)
+        rows, cols, w = _sum_by_pair(rows, cols, w)
     return Contributions(rows, torch.zeros_like(rows), cols, w)
 
 
@@ -415,13 +414,9 @@ def _merge(parts: list[Targets]) -> Targets | None:
     if not parts:
         return None
     image = torch.cat([p.image for p in parts])
-    neuron = torch.cat([p.neuron for p in parts])
-    weight = torch.cat([p.weight for p in parts])
     if len(image) == 0:
         return None
-    key, inverse = torch.unique(torch.stack([image, neuron], 1), dim=0, return_inverse=True)
-    summed = torch.zeros(len(key), dtype=weight.dtype).index_add_(0, inverse, weight)
-    return Targets(key[:, 0], key[:, 1], summed)
+    return Targets(*_sum_by_pair(image, torch.cat([p.neuron for p in parts]), torch.cat([p.weight for p in parts])))
 
 
 def _profile_set(network, record, labels, predictions, kind, tracing, theta, neurons, synapses) -> ProfileSet:
@@ -538,26 +533,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     write_table(args.out_dir / "profiles.csv", rows)
     print(f"profiled {len(chosen)} images of {args.weights} ({spec.arch}), kinds {args.kinds}", file=sys.stderr)
-
-
-def concatenate_sets(parts: list[ProfileSet]) -> ProfileSet:
-    """One :class:`ProfileSet` of consecutive batches (image numbers offset)."""
-    offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
-    first = parts[0]
-    return ProfileSet(
-        kind=first.kind,
-        tracing=first.tracing,
-        theta=first.theta,
-        layer_names=first.layer_names,
-        layer_ops=first.layer_ops,
-        layer_shapes=first.layer_shapes,
-        labels=np.concatenate([p.labels for p in parts]),
-        predictions=np.concatenate([p.predictions for p in parts]),
-        neurons=np.concatenate([p.neurons + [o, 0, 0] for p, o in zip(parts, offsets)]),
-        neuron_weights=np.concatenate([p.neuron_weights for p in parts]),
-        synapses=np.concatenate([p.synapses + [o, 0, 0, 0, 0] for p, o in zip(parts, offsets)]),
-        synapse_weights=np.concatenate([p.synapse_weights for p in parts]),
-    )
 
 
 if __name__ == "__main__":

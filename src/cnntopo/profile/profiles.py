@@ -166,6 +166,26 @@ class ProfileSet:
         return total
 
 
+def concatenate_sets(parts: list[ProfileSet]) -> ProfileSet:
+    """One :class:`ProfileSet` of consecutive batches (image numbers offset)."""
+    offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    first = parts[0]
+    return ProfileSet(
+        kind=first.kind,
+        tracing=first.tracing,
+        theta=first.theta,
+        layer_names=first.layer_names,
+        layer_ops=first.layer_ops,
+        layer_shapes=first.layer_shapes,
+        labels=np.concatenate([p.labels for p in parts]),
+        predictions=np.concatenate([p.predictions for p in parts]),
+        neurons=np.concatenate([p.neurons + [o, 0, 0] for p, o in zip(parts, offsets)]),
+        neuron_weights=np.concatenate([p.neuron_weights for p in parts]),
+        synapses=np.concatenate([p.synapses + [o, 0, 0, 0, 0] for p, o in zip(parts, offsets)]),
+        synapse_weights=np.concatenate([p.synapse_weights for p in parts]),
+    )
+
+
 def save_profiles(path: str | Path, profiles: ProfileSet) -> None:
     """Write a :class:`ProfileSet` as one ``.npz`` (the format is documented in the README)."""
     atomic_savez(

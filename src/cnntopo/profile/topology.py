@@ -32,13 +32,14 @@ def profile_graph(profile: Profile, weighting: str = "inverted") -> sparse.csr_m
     n = len(vertices)
     key = vertices[:, 0] * (1 << 40) + vertices[:, 1]
     order = np.argsort(key)
-    head = order[np.searchsorted(key[order], profile.synapses[:, 0] * (1 << 40) + profile.synapses[:, 1])]
-    tail = order[np.searchsorted(key[order], profile.synapses[:, 2] * (1 << 40) + profile.synapses[:, 3])]
-    if not (
-        np.array_equal(key[head], profile.synapses[:, 0] * (1 << 40) + profile.synapses[:, 1])
-        and np.array_equal(key[tail], profile.synapses[:, 2] * (1 << 40) + profile.synapses[:, 3])
-    ):
-        raise ValueError("a synapse joins a neuron that is not in the profile")
+    ends = []
+    for layer, neuron in ((0, 1), (2, 3)):
+        wanted = profile.synapses[:, layer] * (1 << 40) + profile.synapses[:, neuron]
+        found = order[np.searchsorted(key[order], wanted).clip(max=max(n - 1, 0))] if n else wanted
+        if len(wanted) and (n == 0 or not np.array_equal(key[found], wanted)):
+            raise ValueError("a synapse joins a neuron that is not in the profile")
+        ends.append(found)
+    head, tail = ends
     weights = profile.synapse_weights.astype(np.float64)
     if np.any(weights <= 0):
         raise ValueError("synapse weights must be positive")
