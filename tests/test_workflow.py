@@ -257,6 +257,14 @@ MAPPER_GRAPHS_AND_AFTER = {
     "all": 1,
 }
 MAPPER_AFTER_TRAINING = {"mapper_activations": 4, **MAPPER_GRAPHS_AND_AFTER}
+# Profile branch of config/test.yaml: models ph/seed1 and mapper/seed0, kinds element, channel (graphs) and svd.
+PROFILE_AFTER_TRAINING = {
+    "profile_model": 2,
+    "profile_topology": 4,
+    "persistence_images": 1,
+    "class_similarity": 6,
+    "profile_viewer": 1,
+}
 TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the untrained control's
     "extract_activations": 2,
     "persistence_diagrams": 4,
@@ -269,7 +277,16 @@ TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the u
 @pytest.mark.parametrize(
     "rule, expected",
     [
-        ("train_model", {"train_model": 3, "summarize_training": 2, **TRAINED_PH_AND_AFTER, **MAPPER_AFTER_TRAINING}),
+        (
+            "train_model",
+            {
+                "train_model": 3,
+                "summarize_training": 2,
+                **TRAINED_PH_AND_AFTER,
+                **MAPPER_AFTER_TRAINING,
+                **PROFILE_AFTER_TRAINING,
+            },
+        ),
         ("extract_activations", EXTRACTION_AND_AFTER),
         ("persistence_diagrams", {"persistence_diagrams": 4 * BRANCHES, **SW_AND_AFTER}),
         ("summarize_training", {"summarize_training": 2, "all": 1}),

@@ -108,6 +108,7 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
             f"ph.sw.homology_dim: {ph['sw']['homology_dim']} exceeds ph.persistence.maxdim {ph['persistence']['maxdim']}"
         )
     problems += _layer_index_problems(config)
+    problems += _profile_model_problems(config)
     if ph["sensitivity"]["batch"] >= ph["activations"]["batches"]:
         problems.append(
             f"ph.sensitivity.batch: {ph['sensitivity']['batch']} - batches run from 0 to {ph['activations']['batches'] - 1}"
@@ -133,3 +134,14 @@ def _layer_index_problems(config: Mapping[str, Any]) -> list[str]:
         for key, (indices, count) in chosen.items()
         if any(i >= count for i in indices)
     ]
+
+
+def _profile_model_problems(config: Mapping[str, Any]) -> list[str]:
+    profile = config["profile"]
+    names = [entry["name"] for entry in profile["torchvision"]]
+    problems = [
+        f"profile.torchvision: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if "profile" in config["branches"] and not profile["models"] and not names:
+        problems.append("profile: no model to profile - give profile.models or profile.torchvision")
+    return problems

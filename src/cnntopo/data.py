@@ -140,27 +140,58 @@ def download_cifar10(root: str | Path, download: bool) -> Path:
     return root / CIFAR10_FOLDER
 
 
-def load_image_folder(root: str | Path, train: bool, image_size: int, resize: int | None = None) -> ImageSet:
-    """A class-per-folder tree ``root/{train,test}/<class>/<image>``.
+def read_class_folders(
+    folder: str | Path,
+    image_size: int,
+    resize: int | None = None,
+    mean: tuple[float, float, float] = IMAGENET_MEAN,
+    std: tuple[float, float, float] = IMAGENET_STD,
+) -> ImageSet:
+    """Every image of a class-per-folder tree ``folder/<class>/<image>`` (classes in sorted order).
 
-    Each image is converted to RGB, its shorter side resized to ``resize``
-    (default: ``image_size``) and centre-cropped to ``image_size`` squared.
+    Each image is converted to RGB, its shorter side resized to ``resize`` (default:
+    ``image_size``) and centre-cropped to ``image_size`` squared. An empty class folder or an
+    unreadable image is a :class:`DataError` naming it.
     """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist: expected {folder}/<class>/<image>")
+    datasets = torchvision_submodule("datasets")
+    transforms = torchvision_submodule("transforms")
+    pipeline = transforms.Compose([transforms.Resize(resize or image_size), transforms.CenterCrop(image_size)])
+    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    empty = [
+        name
+        for name in classes
+        if not any(
+            datasets.folder.has_file_allowed_extension(f.name, datasets.folder.IMG_EXTENSIONS)
+            for f in (folder / name).iterdir()
+        )
+    ]
+    if not classes or empty:
+        what = f"class folders {empty} hold" if empty else "it holds"
+        raise DataError(
+            f"no images found under {folder}: {what} no image files ({', '.join(datasets.folder.IMG_EXTENSIONS)})"
+        )
+    tree = datasets.ImageFolder(str(folder))
+    images = []
+    for path, _ in tree.samples:
+        try:
+            images.append(np.asarray(pipeline(tree.loader(path)), dtype=np.uint8))
+        except OSError as error:  # PIL's UnidentifiedImageError and truncated files
+            raise DataError(f"cannot read image {path}: {error}") from error
+    return ImageSet(np.stack(images), np.asarray(tree.targets, dtype=np.int64), tuple(tree.classes), mean, std)
+
+
+def load_image_folder(root: str | Path, train: bool, image_size: int, resize: int | None = None) -> ImageSet:
+    """The ``train`` or ``test`` split of a tree ``root/{train,test}/<class>/<image>`` (:func:`read_class_folders`)."""
     folder = Path(root) / ("train" if train else "test")
     if not folder.is_dir():
         raise DataError(
             f"image folder {folder} does not exist: expected {root}/train/<class>/<image> and "
             f"{root}/test/<class>/<image>"
         )
-    datasets = torchvision_submodule("datasets")
-    transforms = torchvision_submodule("transforms")
-    pipeline = transforms.Compose([transforms.Resize(resize or image_size), transforms.CenterCrop(image_size)])
-    try:
-        tree = datasets.ImageFolder(str(folder))
-    except (FileNotFoundError, RuntimeError) as error:
-        raise DataError(f"no images found under {folder}: {error}") from error
-    images = np.stack([np.asarray(pipeline(tree.loader(path)), dtype=np.uint8) for path, _ in tree.samples])
-    return ImageSet(images, np.asarray(tree.targets, dtype=np.int64), tuple(tree.classes), IMAGENET_MEAN, IMAGENET_STD)
+    return read_class_folders(folder, image_size, resize)
 
 
 def load_dataset(data: Mapping, train: bool) -> ImageSet:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from cnntopo.config import BRANCH_SECTIONS
@@ -284,26 +285,45 @@ def mapper_explorer_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     return int(_BASE_MB + 2 * n_train * side**2 * 3 / 2**20 + 3 * 8 * config["mapper"]["full_cap"] / 2**20)
 
 
-def _profile_model_width(config: Mapping[str, Any], wildcards: Any) -> int:
-    branch = wildcards.model.split("-")[0]
-    return config["mapper" if branch == "mapper" else "ph"]["model"]["width"]
+def _torchvision_entry(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any] | None:
+    return next((e for e in config["profile"]["torchvision"] if e["name"] == wildcards.model), None)
+
+
+def _profiled_classes(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The class folders of a torchvision entry's image tree (10 while it does not exist yet); 10 otherwise."""
+    entry = _torchvision_entry(config, wildcards)
+    folder = Path(entry["images"]) if entry is not None else None
+    if folder is None or not folder.is_dir():
+        return 10
+    return sum(1 for child in folder.iterdir() if child.is_dir())
 
 
 def profile_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    """Heads and tails of every layer for one batch (ResNet-18: ~40 planes of 8 x width channels
-    at the input side, counted generously), the test split, and the traced pairs."""
-    _, n_test = split_sizes(config["data"])
-    side = image_side(config["data"])
-    floats_per_image = 2 * 40 * 8 * _profile_model_width(config, wildcards) * side**2
-    batch = config["profile"]["batch"]
-    return int(_BASE_MB + 4 * batch * floats_per_image / 2**20 + n_test * side**2 * 3 / 2**20 + 512)
+    """Heads and tails of every layer for one batch, the images, and the traced pairs. Project
+    ResNet-18: ~40 planes of 8 x width channels at the input side, counted generously; a
+    torchvision ResNet / VGG at 224 px: ~16M floats per image (VGG-16's conv outputs, twice)."""
+    profile = config["profile"]
+    entry = _torchvision_entry(config, wildcards)
+    if entry is not None:
+        images = profile["images_per_class"] * _profiled_classes(config, wildcards)
+        floats_per_image, side = 2 * 16e6, 224
+    else:
+        _, images = split_sizes(config["data"])
+        side = image_side(config["data"])
+        branch = wildcards.model.split("-")[0]
+        width = config["mapper" if branch == "mapper" else "ph"]["model"]["width"]
+        floats_per_image = 2 * 40 * 8 * width * side**2
+    batch = profile["batch"]
+    return int(_BASE_MB + 4 * batch * floats_per_image / 2**20 + images * side**2 * 3 / 2**20 + 1024)
 
 
 def profile_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    """About 1 ms per image and kind at the digits' scale, 1 s at 224 px: bounded by 1 s each
-    (ten classes, as the project's data sets)."""
-    images = config["profile"]["images_per_class"] * 10
-    return max(5, math.ceil(images * len(config["profile"]["kinds"]) / 60))
+    """About 1 ms per image and kind at the digits' scale: bounded by 1 s each; at 224 px
+    (torchvision entries) by 10 s each."""
+    profile = config["profile"]
+    per_image_s = 10 if _torchvision_entry(config, wildcards) is not None else 1
+    images = profile["images_per_class"] * _profiled_classes(config, wildcards)
+    return max(5, math.ceil(images * len(profile["kinds"]) * per_image_s / 60))
 
 
 def profile_topology_runtime(config: Mapping[str, Any], wildcards: Any) -> int:

@@ -5,8 +5,7 @@
 rule profile_model:
     """Profiles (neurons and synapses per layer) of images_per_class test images per class, every kind."""
     input:
-        weights=profile_weights,
-        data=dataset_input,
+        unpack(profile_inputs),
     output:
         profiles=expand("results/profiles/{{model}}/{kind}.npz", kind=PROFILE["kinds"]),
         images="results/profiles/{model}/images.npz",
@@ -22,18 +21,20 @@ rule profile_model:
         mem_mb=estimate("profile_model_mem"),
         runtime=estimate("profile_model_runtime"),
     params:
-        profile=PROFILE,
-        data=data_json,
+        source=profile_source,
+        images_per_class=PROFILE["images_per_class"],
+        seed=PROFILE["seed"],
         kinds=" ".join(PROFILE["kinds"]),
+        theta=PROFILE["theta"],
+        tracing=PROFILE["tracing"],
+        channel_norm=(f"--channel-norm {PROFILE['channel_norm']}" if PROFILE["channel_norm"] is not None else ""),
+        batch=PROFILE["batch"],
         out_dir=lambda w: f"results/profiles/{w.model}",
-        channel_norm=lambda w: (
-            f"--channel-norm {params.profile['channel_norm']}" if PROFILE["channel_norm"] is not None else ""
-        ),
     shell:
-        "python -m cnntopo.profile.profiler --weights {input.weights} --data {params.data:q}"
-        " --images-per-class {params.profile[images_per_class]} --seed {params.profile[seed]} --kinds {params.kinds}"
-        " --theta {params.profile[theta]} --tracing {params.profile[tracing]} {params.channel_norm}"
-        " --batch {params.profile[batch]} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m cnntopo.profile.profiler {params.source}"
+        " --images-per-class {params.images_per_class} --seed {params.seed} --kinds {params.kinds}"
+        " --theta {params.theta} --tracing {params.tracing} {params.channel_norm}"
+        " --batch {params.batch} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule profile_topology:
@@ -53,11 +54,11 @@ rule profile_topology:
         mem_mb=2000,
         runtime=estimate("profile_topology_runtime"),
     params:
-        profile=PROFILE,
+        weighting=PROFILE["weighting"],
         kernel="--kernel" if PROFILE["kernel"] else "",
         diagonal="--sigma-with-diagonal" if PROFILE["kernel_sigma_with_diagonal"] else "",
     shell:
-        "python -m cnntopo.profile.topology diagrams --profiles {input} --weighting {params.profile[weighting]}"
+        "python -m cnntopo.profile.topology diagrams --profiles {input} --weighting {params.weighting}"
         " {params.kernel} {params.diagonal} --out {output.diagrams} --table {output.table} > {log} 2>&1"
 
 
@@ -76,10 +77,11 @@ rule persistence_images:
         mem_mb=2000,
         runtime=10,
     params:
-        image=PROFILE["persistence_image"],
+        pixels=PROFILE["persistence_image"]["pixels"],
+        sigma_pixels=PROFILE["persistence_image"]["sigma_pixels"],
     shell:
         "python -m cnntopo.profile.topology images --diagrams {input} --out {output.images}"
-        " --pixels {params.image[pixels]} --sigma-pixels {params.image[sigma_pixels]}"
+        " --pixels {params.pixels} --sigma-pixels {params.sigma_pixels}"
         " --grid {output.grid} > {log} 2>&1"
 
 

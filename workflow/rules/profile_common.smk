@@ -1,21 +1,38 @@
 # Constants and input functions of the DeepDataProfiler branch (profile.smk). A model is named
-# BRANCH-seedS in paths: the project model results/models/BRANCH/seedS.pt.
+# BRANCH-seedS in paths (the project model results/models/BRANCH/seedS.pt), or by the name of
+# its profile.torchvision entry.
+import re
+import shlex
 from pathlib import Path
 
 from cnntopo.profile.viewer import GRAPH_KINDS as TOPOLOGY_KINDS
 
 PROFILE = config["profile"]
-PROFILE_MODELS = ["-".join(Path(m).parts) for m in PROFILE["models"]]
+PROFILE_TORCHVISION = {entry["name"]: entry for entry in PROFILE["torchvision"]}
+PROFILE_MODELS = ["-".join(Path(m).parts) for m in PROFILE["models"]] + list(PROFILE_TORCHVISION)
 GRAPH_KINDS = [k for k in PROFILE["kinds"] if k in TOPOLOGY_KINDS]
 
 
 wildcard_constraints:
-    model="(ph|ph_untrained|mapper)-seed[0-9]+",
+    model="|".join(["(ph|ph_untrained|mapper)-seed[0-9]+", *map(re.escape, PROFILE_TORCHVISION)]),
 
 
-def profile_weights(wildcards):
-    branch, seed = wildcards.model.split("-seed")
-    return f"results/models/{branch}/seed{seed}.pt"
+def profile_inputs(wildcards):
+    """A project model's weights and data set, or a torchvision entry's image tree (and weights file, if named)."""
+    entry = PROFILE_TORCHVISION.get(wildcards.model)
+    if entry is None:
+        branch, seed = wildcards.model.split("-seed")
+        return {"weights": f"results/models/{branch}/seed{seed}.pt", "data": dataset_input(wildcards)}
+    return {"images": entry["images"], **({"weights": entry["weights"]} if entry["weights"] else {})}
+
+
+def profile_source(wildcards, input):
+    """The profiler's model and image options."""
+    entry = PROFILE_TORCHVISION.get(wildcards.model)
+    if entry is None:
+        return f"--weights {shlex.quote(input.weights)} --data {shlex.quote(data_json())}"
+    weights = f" --weights {shlex.quote(input.weights)}" if entry["weights"] else ""
+    return f"--arch {shlex.quote(entry['arch'])} --image-folder {shlex.quote(input.images)}{weights}"
 
 
 def profile_outputs(pattern, kinds=None):

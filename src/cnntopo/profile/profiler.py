@@ -470,15 +470,21 @@ def main(argv: list[str] | None = None) -> None:
     import sys
     from pathlib import Path
 
-    from cnntopo.data import load_dataset, normalize
+    from cnntopo.data import load_dataset, normalize, read_class_folders
     from cnntopo.models import load_model
     from cnntopo.profile.network import trace_network
     from cnntopo.profile.profiles import save_profiles
     from cnntopo.provenance import atomic_savez, progress_bar, write_table
+    from cnntopo.torchvision_models import load_torchvision_model
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.profile.profiler", description=__doc__)
-    parser.add_argument("--weights", type=Path, required=True, help="a project weights file (.pt)")
-    parser.add_argument("--data", required=True, help="JSON of the config's data section")
+    parser.add_argument("--weights", type=Path, help="a project weights file (.pt), or the --arch model's state_dict")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="JSON of the config's data section: profile its test split")
+    source.add_argument("--image-folder", type=Path, help="profile this <class>/<image> tree (needs --arch)")
+    parser.add_argument(
+        "--arch", help="a torchvision classifier; without --weights its file under $TORCH_HOME/hub/checkpoints/"
+    )
     parser.add_argument("--images-per-class", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0, help="fixes which test images are profiled")
     parser.add_argument("--kinds", nargs="+", choices=NEURON_KINDS, required=True)
@@ -489,10 +495,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, required=True, help="writes KIND.npz, images.npz, profiles.csv")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
+    if (args.image_folder is None) != (args.arch is None):
+        parser.error("--image-folder goes with --arch (a torchvision model); --data with a project --weights file")
+    if args.arch is None and args.weights is None:
+        parser.error("--weights is required for a project model")
     torch.set_num_threads(args.threads)
 
-    test_set = load_dataset(json.loads(args.data), train=False)
-    model, spec, _ = load_model(args.weights)
+    if args.arch is not None:
+        model, info = load_torchvision_model(args.arch, args.weights)
+        pre = info.preprocessing
+        test_set = read_class_folders(args.image_folder, pre.crop, pre.resize, pre.mean, pre.std)
+        described = f"torchvision {args.arch} ({info.weights})"
+    else:
+        test_set = load_dataset(json.loads(args.data), train=False)
+        model, spec, _ = load_model(args.weights)
+        described = f"{args.weights} ({spec.arch})"
     network = trace_network(model)
     chosen = profile_subset(test_set.labels, args.images_per_class, args.seed)
     sets: dict[str, list[ProfileSet]] = {kind: [] for kind in args.kinds}
@@ -532,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
         classes=np.array(test_set.classes),
     )
     write_table(args.out_dir / "profiles.csv", rows)
-    print(f"profiled {len(chosen)} images of {args.weights} ({spec.arch}), kinds {args.kinds}", file=sys.stderr)
+    print(f"profiled {len(chosen)} images of {described}, kinds {args.kinds}", file=sys.stderr)
 
 
 if __name__ == "__main__":
