@@ -33,7 +33,9 @@ def test_the_mask_method_auto_means_otsu_for_the_digits_only():
         mask_method("deeplab", "digits")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "paper-ph.yaml", "paper-mapper.yaml"])
+@pytest.mark.parametrize(
+    "name", ["config.yaml", "test.yaml", "paper-ph.yaml", "paper-mapper.yaml", "paper-imagenet.yaml"]
+)
 def test_shipped_configs_are_valid(repo, schema, name):
     validate_config(yaml.safe_load((repo / "config" / name).read_text()), schema)
 
@@ -80,6 +82,17 @@ def test_defaults_are_filled_into_nested_sections(schema):
             "ph.sensitivity.layers: [17] - the model's layers run from 0 to 16",
         ),
         ({"mapper": {"layers": [3, 16]}}, "mapper.layers: [16] - the model's layers run from 0 to 15"),
+        ({"branches": ["generalisation"]}, "generalisation.models: the generalisation branch needs at least one model"),
+        (
+            {"branches": ["generalisation"], "generalisation": {"models": [{"name": "r", "arch": "resnet50"}]}},
+            "generalisation.models: r (resnet50) has no default layer",
+        ),
+        (
+            {"profile": {"torchvision": [{"name": "a", "arch": "vgg16", "images": "x"}] * 2}},
+            "profile.torchvision: the name 'a' is used twice",
+        ),
+        ({"profile": {"torchvision": [{"name": "a-b", "arch": "vgg16", "images": "x"}]}}, "profile.torchvision.0.name"),
+        ({"mapper": {"foreground": {"method": "deeplab"}}}, "mapper.foreground.method: 'deeplab' is not one of"),
     ],
 )
 def test_bad_values_get_one_clear_message_naming_the_key(schema, config, message):

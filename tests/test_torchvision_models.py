@@ -5,14 +5,19 @@ No real weights exist here: the tests save random-init weights to files in the f
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from cnntopo.data import DataError, read_class_folders
+from cnntopo.feature_nodes import check_nodes, default_nodes, node_shapes
 from cnntopo.profile.profiles import load_profiles
 from cnntopo.provenance import read_table
+from cnntopo.store import open_store
 from cnntopo.torchvision_compat import torchvision_submodule
 from cnntopo.torchvision_models import hub_checkpoint_path, load_torchvision_model, preprocessing_of
 from workflow_helpers import run_snakemake, workflow_copy
@@ -68,7 +73,7 @@ def test_the_wrong_file_for_an_architecture_and_a_missing_file_are_clear_errors(
         load_torchvision_model("resnet34", path)
     with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'absent.pth'} does not exist"):
         load_torchvision_model("resnet18", tmp_path / "absent.pth")
-    with pytest.raises(ValueError, match="not a torchvision classifier.*resnet18"):
+    with pytest.raises(ValueError, match="not a torchvision classifier or segmentation model.*resnet18"):
         load_torchvision_model("resnet17", path)
 
 
@@ -112,3 +117,143 @@ def test_the_workflow_profiles_a_torchvision_model_on_an_image_tree(resnet18_fil
         assert images["images"].shape == (6, 224, 224, 3) and images["classes"].tolist() == ["ant", "bee", "cow"]
     assert all(row["components"] == 1 for row in read_table(root / "tv_resnet18/channel/topology.csv"))
     assert "tv_resnet18" in (root / "viewer.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "arch, shape",
+    [
+        ("resnet18", (512, 7, 7)),
+        ("googlenet", (1024, 7, 7)),
+        ("inception_v3", (2048, 5, 5)),
+        ("alexnet", (256, 13, 13)),
+    ],
+)
+def test_the_last_layers_of_the_four_figure_13_architectures_at_224_px(arch, shape):
+    options = {"aux_logits": False, "init_weights": False} if arch in ("googlenet", "inception_v3") else {}
+    model = torchvision_submodule("models").get_model(arch, weights=None, **options)
+    (node,) = default_nodes(arch)
+    assert node_shapes(model, [node], 224, arch) == {node: shape}
+
+
+def test_an_unknown_feature_node_is_refused_with_the_names_near_it():
+    model = torchvision_submodule("models").resnet18()
+    with pytest.raises(ValueError, match=r"'layer4\.1\.bn3' is not a node of resnet18; nearest: layer4\.1\.bn2"):
+        check_nodes(model, ["layer4.0.conv1", "layer4.1.bn3"], "resnet18")
+    with pytest.raises(ValueError, match="no default layer for 'vgg11'"):
+        default_nodes("vgg11")
+
+
+@pytest.fixture(scope="module")
+def deeplab_files(tmp_path_factory):
+    """Random-init DeepLabV3 weights biased to one answer: all background, and all foreground (class 1)."""
+    folder = tmp_path_factory.mktemp("deeplab")
+    torch.manual_seed(0)
+    model = torchvision_submodule("models").segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None)
+    paths = {}
+    for name, winner in (("background", 0), ("foreground", 1)):
+        state = model.state_dict()
+        state["classifier.4.bias"] = torch.zeros(21)
+        state["classifier.4.bias"][winner] = 1e4
+        paths[name] = folder / f"{name}.pth"
+        torch.save(state, paths[name])
+    return paths
+
+
+def test_deeplab_masks_fall_back_to_grabcut_where_empty_and_record_which_made_each(deeplab_files, tmp_path):
+    from cnntopo.mapper.foreground import main as foreground_main
+
+    tree = tmp_path / "data"
+    for split in ("train", "test"):
+        write_image_tree(tree / split, classes=("ant", "bee"), per_class=3, side=40)
+    data = json.dumps({"dataset": "imagefolder", "root": str(tree), "image_size": 32})
+    for answer, expected in (("background", "grabcut"), ("foreground", "deeplabv3")):
+        out, table = tmp_path / f"{answer}.npz", tmp_path / f"{answer}.csv"
+        foreground_main(
+            ["masks", "--data", data, "--method", "deeplabv3", "--segmenter-weights", str(deeplab_files[answer])]
+            + ["--out", str(out), "--table", str(table)]
+        )
+        with np.load(out) as saved:
+            assert saved["masks"].shape == (6, 32, 32) and saved["methods"].tolist() == [expected] * 6
+            if expected == "deeplabv3":
+                assert saved["masks"].all()  # every pixel is class 1
+        rows = {row["class"]: row for row in read_table(table)}
+        assert rows["all"]["images"] == 6 and rows["ant"][f"share_{expected}"] == 1.0
+
+
+@pytest.mark.slow
+def test_the_generalisation_branch_maps_two_architectures_with_deeplab_masks(resnet18_file, deeplab_files, tmp_path):
+    torch.manual_seed(2)
+    alexnet = tmp_path / "alexnet.pth"
+    torch.save(torchvision_submodule("models").alexnet().state_dict(), alexnet)
+    tree = tmp_path / "images"
+    for split in ("train", "test"):
+        write_image_tree(tree / split, classes=("ant", "bee", "cow"), per_class=8, side=72)
+    config = tmp_path / "generalisation.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "branches": ["generalisation"],
+                "data": {"dataset": "imagefolder", "root": str(tree), "image_size": 64},
+                "mapper": {
+                    "foreground": {"method": "deeplabv3", "segmenter": {"weights": str(deeplab_files["background"])}},
+                    "graph": {"intervals": 5, "min_samples": 2},
+                    "extract_batch": 8,
+                },
+                "generalisation": {
+                    "models": [
+                        {"name": "resnet", "arch": "resnet18", "weights": str(resnet18_file[0])},
+                        {
+                            "name": "alex",
+                            "arch": "alexnet",
+                            "weights": str(alexnet),
+                            "nodes": ["features.4", "features.11"],
+                        },
+                    ]
+                },
+            }
+        )
+    )
+    workdir = workflow_copy(tmp_path / "workflow")
+    run_snakemake(workdir, "--cores", "2", "--configfile", str(config))
+    results = workdir / "results"
+    with np.load(results / "mapper/masks.npz") as saved:  # the biased DeepLab finds nothing: grabCut everywhere
+        assert saved["masks"].shape == (24, 64, 64) and set(saved["methods"].tolist()) == {"grabcut"}
+    shares = {row["class"]: row for row in read_table(results / "mapper/mask_methods.csv")}
+    assert shares["all"]["share_grabcut"] == 1.0 and shares["ant"]["images"] == 8
+    resnet = open_store(results / "activations/generalisation/resnet/full.zarr")
+    assert resnet.layer(0).shape == (1, 24 * 2 * 2, 512)  # layer4.1.bn2 at 64 px: 2 x 2 positions
+    assert resnet.layer_attrs(0)["name"] == "layer4.1.bn2" and resnet.attrs["arch"] == "resnet18"
+    alex = open_store(results / "activations/generalisation/alex/foreground1.zarr")
+    assert [alex.layer(i).shape for i in (0, 1)] == [(1, 24, 192), (1, 24, 256)]
+    table = read_table(results / "figures/generalisation/figure13.csv")
+    assert [(row["row"], row["column"]) for row in table] == [
+        (name, mode) for name in ("resnet", "alex") for mode in ("random", "full", "foreground1", "background1")
+    ]
+    assert (results / "figures/generalisation/figure13.png").stat().st_size > 20_000
+    assert (results / "mapper/graphs/alex/full/layer00.html").exists()
+
+
+def test_a_googlenet_file_with_its_auxiliary_heads_loads_as_torchvision_loads_its_own(tmp_path):
+    torch.manual_seed(3)
+    models = torchvision_submodule("models")
+    saved = models.googlenet(aux_logits=True, init_weights=False).eval()  # torchvision's checkpoints keep aux1/aux2
+    path = tmp_path / "googlenet.pth"
+    torch.save(saved.state_dict(), path)
+    model, info = load_torchvision_model("googlenet", path)
+    assert model.aux1 is None and model.transform_input and len(info.classes) == 1000
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        saved.aux_logits, saved.transform_input = False, True
+        assert torch.equal(model(x), saved(x))
+
+
+def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, monkeypatch):
+    from cnntopo.torchvision_models import missing_weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    lines = missing_weights([("mine", "resnet18", str(resnet18_file[0])), ("theirs", "alexnet", None)])
+    assert lines == [
+        f"theirs: weights file {tmp_path}/hub/checkpoints/alexnet-owt-7be5be79.pth does not exist: put the alexnet"
+        " state_dict there (torchvision's file for AlexNet_Weights.IMAGENET1K_V1,"
+        " from https://download.pytorch.org/models/alexnet-owt-7be5be79.pth)"
+    ]

@@ -348,6 +348,25 @@ def test_the_paper_config_plans_100_models_after_the_cifar10_download(tmp_path):
     assert not (workdir / "resources").exists()
 
 
+def test_the_imagenet_config_plans_figure_13_and_its_first_jobs_say_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no weights anywhere
+    workdir = workflow_copy(tmp_path / "workflow")
+    jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-imagenet.yaml").stdout)
+    assert jobs["generalisation_activations"] == 16 and jobs["mapper_graph"] == 16  # 4 architectures x 4 modes
+    assert jobs["check_image_folder"] == 1 and jobs["check_generalisation_models"] == 1
+    assert jobs["figure_generalisation"] == 1 and "train_model" not in jobs
+    result = run_snakemake(
+        workdir, "--cores", "2", "--keep-going", "--configfile", "config/paper-imagenet.yaml", check=False
+    )
+    assert result.returncode != 0
+    logs = workdir / "results/logs"
+    assert "resources/imagenet10/train does not exist" in (logs / "check_image_folder.log").read_text()
+    weights = (logs / "check_generalisation_models.log").read_text()
+    for name in ("resnet18-f37072fd.pth", "googlenet-1378be20.pth", "alexnet-owt-7be5be79.pth", "deeplabv3_resnet50"):
+        assert f"{tmp_path / 'torch_home'}/hub/checkpoints/{name}" in weights
+    assert not (workdir / "results/activations").exists()
+
+
 def test_lint_is_clean(repo, tmp_path):
     workdir = workflow_copy(tmp_path)
     result = run_snakemake(workdir, "--lint", check=False)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from cnntopo.layers import layer_count
+from cnntopo.layers import TORCHVISION_LAST_LAYERS, layer_count
 
 
 class ConfigError(ValueError):
@@ -109,6 +109,7 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         )
     problems += _layer_index_problems(config)
     problems += _profile_model_problems(config)
+    problems += _generalisation_problems(config)
     if ph["sensitivity"]["batch"] >= ph["activations"]["batches"]:
         problems.append(
             f"ph.sensitivity.batch: {ph['sensitivity']['batch']} - batches run from 0 to {ph['activations']['batches'] - 1}"
@@ -136,12 +137,29 @@ def _layer_index_problems(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _twice(key: str, names: list[str]) -> list[str]:
+    return [f"{key}: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+
+
 def _profile_model_problems(config: Mapping[str, Any]) -> list[str]:
     profile = config["profile"]
     names = [entry["name"] for entry in profile["torchvision"]]
-    problems = [
-        f"profile.torchvision: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
-    ]
+    problems = _twice("profile.torchvision", names)
     if "profile" in config["branches"] and not profile["models"] and not names:
         problems.append("profile: no model to profile - give profile.models or profile.torchvision")
+    return problems
+
+
+def _generalisation_problems(config: Mapping[str, Any]) -> list[str]:
+    models = config["generalisation"]["models"]
+    problems = _twice("generalisation.models", [m["name"] for m in models])
+    if "generalisation" in config["branches"]:
+        if not models:
+            problems.append("generalisation.models: the generalisation branch needs at least one model")
+        problems += [
+            f"generalisation.models: {m['name']} ({m['arch']}) has no default layer (known: "
+            f"{', '.join(TORCHVISION_LAST_LAYERS)}) - list its nodes"
+            for m in models
+            if m["nodes"] is None and m["arch"] not in TORCHVISION_LAST_LAYERS
+        ]
     return problems

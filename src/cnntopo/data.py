@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cnntopo.provenance import atomic_write_json
 from cnntopo.torchvision_compat import torchvision_submodule
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -140,6 +141,28 @@ def download_cifar10(root: str | Path, download: bool) -> Path:
     return root / CIFAR10_FOLDER
 
 
+def image_classes(folder: str | Path) -> dict[str, int]:
+    """``{class: image files}`` of a class-per-folder tree ``folder/<class>/<image>``, classes sorted.
+
+    A missing folder, one without class folders, or an empty class folder is a :class:`DataError`
+    naming it.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist: expected {folder}/<class>/<image>")
+    extensions = torchvision_submodule("datasets").folder.IMG_EXTENSIONS
+    counts = {
+        entry.name: sum(1 for f in entry.iterdir() if f.name.lower().endswith(extensions))
+        for entry in sorted(folder.iterdir())
+        if entry.is_dir()
+    }
+    empty = [name for name, count in counts.items() if count == 0]
+    if not counts or empty:
+        what = f"class folders {empty} hold" if empty else "it holds no class folders and"
+        raise DataError(f"no images found under {folder}: {what} no image files ({', '.join(extensions)})")
+    return counts
+
+
 def read_class_folders(
     folder: str | Path,
     image_size: int,
@@ -153,26 +176,10 @@ def read_class_folders(
     ``image_size``) and centre-cropped to ``image_size`` squared. An empty class folder or an
     unreadable image is a :class:`DataError` naming it.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"image folder {folder} does not exist: expected {folder}/<class>/<image>")
+    image_classes(folder)
     datasets = torchvision_submodule("datasets")
     transforms = torchvision_submodule("transforms")
     pipeline = transforms.Compose([transforms.Resize(resize or image_size), transforms.CenterCrop(image_size)])
-    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
-    empty = [
-        name
-        for name in classes
-        if not any(
-            datasets.folder.has_file_allowed_extension(f.name, datasets.folder.IMG_EXTENSIONS)
-            for f in (folder / name).iterdir()
-        )
-    ]
-    if not classes or empty:
-        what = f"class folders {empty} hold" if empty else "it holds"
-        raise DataError(
-            f"no images found under {folder}: {what} no image files ({', '.join(datasets.folder.IMG_EXTENSIONS)})"
-        )
     tree = datasets.ImageFolder(str(folder))
     images = []
     for path, _ in tree.samples:
@@ -192,6 +199,19 @@ def load_image_folder(root: str | Path, train: bool, image_size: int, resize: in
             f"{root}/test/<class>/<image>"
         )
     return read_class_folders(folder, image_size, resize)
+
+
+def check_image_folder(root: str | Path) -> dict[str, dict[str, int]]:
+    """``{split: {class: images}}`` of an image-folder data root: ``train`` is required, ``test``
+    optional (what the branches that read it need); errors say what is missing and the layout."""
+    root = Path(root)
+    if not (root / "train").is_dir():
+        raise DataError(
+            f"the image folder {root}/train does not exist. Expected {root}/train/<class>/<image> (and "
+            f"{root}/test/<class>/<image> for the branches that read a test split): one folder per class, "
+            "e.g. ImageNet's train/n01440764/*.JPEG; see the README, 'Your own models and data'"
+        )
+    return {split: image_classes(root / split) for split in ("train", "test") if (root / split).is_dir()}
 
 
 def load_dataset(data: Mapping, train: bool) -> ImageSet:
@@ -231,12 +251,19 @@ def main(argv: list[str] | None = None) -> None:
     fetch = sub.add_parser("download-cifar10", help="check CIFAR-10 under ROOT, downloading it if --download")
     fetch.add_argument("--root", required=True)
     fetch.add_argument("--download", action="store_true")
+    tree = sub.add_parser("check-image-folder", help="check ROOT/train/<class>/<image> and write its class counts")
+    tree.add_argument("--root", required=True)
+    tree.add_argument("--out", type=Path, required=True, help="output: JSON of the image counts per split and class")
     args = parser.parse_args(argv)
     try:
-        folder = download_cifar10(args.root, args.download)
+        if args.command == "download-cifar10":
+            print(f"CIFAR-10 ready in {download_cifar10(args.root, args.download)}")
+        else:
+            counts = check_image_folder(args.root)
+            atomic_write_json(args.out, counts)
+            print(f"image folder {args.root}: " + ", ".join(f"{k} {sum(v.values())} images" for k, v in counts.items()))
     except DataError as error:
         sys.exit(f"error: {error}")
-    print(f"CIFAR-10 ready in {folder}")
 
 
 if __name__ == "__main__":

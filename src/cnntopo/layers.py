@@ -20,6 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ARCHITECTURES = ("resnet18_option_a", "resnet18_conv_shortcut")
+
+# SPEC, Generalisation: the last layer of the Figure 13 networks by feature-extraction node name
+# (cnntopo.feature_nodes), and its channels at 224 px. resnet18 before its last residual add (like
+# the CIFAR mapper model), the inception blocks' concatenations (the module alone yields one
+# branch), alexnet's ReLU after conv5.
+TORCHVISION_LAST_LAYERS = {
+    "resnet18": ("layer4.1.bn2", 512),
+    "googlenet": ("inception5b.cat", 1024),
+    "inception_v3": ("Mixed_7c.cat_2", 2048),
+    "alexnet": ("features.11", 256),
+}
 STAGE_BLOCKS = (2, 2, 2, 2)
 STAGE_WIDTHS = (1, 2, 4, 8)
 LAYER_KINDS = ("conv", "block_bn")

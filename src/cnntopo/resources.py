@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnntopo.config import BRANCH_SECTIONS
-from cnntopo.layers import planned_layers
+from cnntopo.layers import TORCHVISION_LAST_LAYERS, planned_layers
 from cnntopo.ph.specificity import cross_partners
 
 _BASE_MB = 1500  # interpreter, torch, numpy, zarr
@@ -244,14 +244,20 @@ def sensitivity_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     )
 
 
+def _uses_segmenter(config: Mapping[str, Any]) -> bool:
+    return config["mapper"]["foreground"]["method"] == "deeplabv3"
+
+
 def foreground_masks_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    """The training split held twice (images and masks), as in training."""
-    return train_mem_mb(config["data"], 1, 1, True)
+    """The training split held twice (images and masks), as in training; DeepLabV3 (ResNet-101 at
+    most) on batches of 8 images adds about 3 GB at 224 px."""
+    return train_mem_mb(config["data"], 1, 1, True) + (3000 if _uses_segmenter(config) else 0)
 
 
 def foreground_masks_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    """grabCut: about 20,000 small images a minute."""
-    return 10 + split_sizes(config["data"])[0] // 20_000
+    """grabCut: about 20,000 small images a minute; DeepLabV3 on a CPU about 1 s a 224 px image."""
+    images = split_sizes(config["data"])[0]
+    return 10 + images // (60 if _uses_segmenter(config) else 20_000)
 
 
 def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
@@ -270,12 +276,39 @@ def mapper_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int
     return extract_runtime_min(config["data"], config["mapper"]["model"]["width"], n_train, 1, _gpu(config))
 
 
+def _graph_channels(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Channels of a mapper graph's points: the project model's widest layer, or (a generalisation
+    graph, variant MODEL/MODE) its architecture's last layer (2048, Inception v3's, if unknown)."""
+    if "/" not in wildcards.variant:
+        return _max_channels(config, wildcards)
+    name = wildcards.variant.split("/")[0]
+    arch = next(m["arch"] for m in config["generalisation"]["models"] if m["name"] == name)
+    return TORCHVISION_LAST_LAYERS.get(arch, (None, 2048))[1]
+
+
 def mapper_graph_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    return mapper_graph_mem_mb(config["mapper"]["full_cap"], _max_channels(config, wildcards))
+    return mapper_graph_mem_mb(config["mapper"]["full_cap"], _graph_channels(config, wildcards))
 
 
 def mapper_graph_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    return mapper_graph_runtime_min(config["mapper"]["full_cap"], _max_channels(config, wildcards))
+    return mapper_graph_runtime_min(config["mapper"]["full_cap"], _graph_channels(config, wildcards))
+
+
+def generalisation_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The training images as uint8, a batch of a torchvision network's activations at 224 px
+    (~30M floats an image counted for its largest, Inception v3), and the selections."""
+    n_train, _ = split_sizes(config["data"])
+    side = image_side(config["data"])
+    batch = config["mapper"]["extract_batch"]
+    return int(
+        _BASE_MB + n_train * side**2 * 3 / 2**20 + batch * 30e6 * 4 / 2**20 + 24 * config["mapper"]["full_cap"] / 2**20
+    )
+
+
+def generalisation_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """About 0.1 s an image at 224 px on a CPU (a forward pass of the largest of the four), 2 ms on a GPU."""
+    n_train, _ = split_sizes(config["data"])
+    return int(10 + n_train * (0.002 if _gpu(config) else 0.1) / 60)
 
 
 def mapper_explorer_mem(config: Mapping[str, Any], wildcards: Any) -> int:

@@ -51,12 +51,18 @@ def classifier_names() -> list[str]:
     return sorted(models.list_models(module=models))
 
 
+def segmentation_names() -> list[str]:
+    """torchvision's semantic-segmentation architectures (``deeplabv3_resnet50``, ...)."""
+    models = _models()
+    return sorted(models.list_models(module=models.segmentation))
+
+
 def default_weights(arch: str):
     """The default member of ``arch``'s weights enum (e.g. ``ResNet18_Weights.IMAGENET1K_V1``)."""
-    names = classifier_names()
+    names = classifier_names() + segmentation_names()
     if arch not in names:
         near = [n for n in names if n[:3] == arch[:3]] or names
-        raise ValueError(f"{arch!r} is not a torchvision classifier; known names include {near}")
+        raise ValueError(f"{arch!r} is not a torchvision classifier or segmentation model; known names include {near}")
     return _models().get_model_weights(arch).DEFAULT
 
 
@@ -66,10 +72,11 @@ def hub_checkpoint_path(arch: str) -> Path:
 
 
 def preprocessing_of(arch: str) -> Preprocessing:
+    """The enum's resize, crop and normalisation (a segmentation model's transforms do not crop: crop = resize)."""
     transform = default_weights(arch).transforms()
-    return Preprocessing(
-        int(transform.resize_size[0]), int(transform.crop_size[0]), tuple(transform.mean), tuple(transform.std)
-    )
+    resize = int(transform.resize_size[0])
+    crop = int(transform.crop_size[0]) if hasattr(transform, "crop_size") else resize
+    return Preprocessing(resize, crop, tuple(transform.mean), tuple(transform.std))
 
 
 def _state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -81,30 +88,33 @@ def _state_dict(path: Path) -> dict[str, torch.Tensor]:
     return payload
 
 
-def _classes_in(state: dict[str, torch.Tensor]) -> int:
-    """The output count of the last Linear weight in the state_dict (its last 2-d tensor)."""
+def _classes_in(state: dict[str, torch.Tensor], segmentation: bool) -> int:
+    """The output count of the last layer: a classifier's last Linear weight, a segmentation head's last conv."""
+    if segmentation:
+        heads = [v for k, v in state.items() if k.startswith("classifier.") and k.endswith("weight") and v.dim() == 4]
+        return int(heads[-1].shape[0])
     matrices = [v for k, v in state.items() if k.endswith("weight") and v.dim() == 2]
     return int(matrices[-1].shape[0])
 
 
 def load_torchvision_model(arch: str, weights: str | Path | None = None) -> tuple[nn.Module, ClassifierInfo]:
-    """torchvision ``arch`` with the weights of a local file, in eval mode, and its class names and preprocessing.
+    """torchvision ``arch`` (a classifier or a segmentation model) with the weights of a local file,
+    in eval mode, and its class names and preprocessing.
 
     ``weights``: a state_dict file; ``None`` reads :func:`hub_checkpoint_path`. The number of
-    classes is that of the file's last layer; the class names are the enum's ImageNet categories
-    when it has 1000 outputs, else ``class0 ...``.
+    classes is that of the file's last layer; the class names are the enum's categories (ImageNet's
+    1000, VOC's 21) when the counts agree, else ``class0 ...``.
     """
-    member = default_weights(arch)
-    path = Path(weights) if weights is not None else hub_checkpoint_path(arch)
+    categories = tuple(default_weights(arch).meta["categories"])  # refuses an unknown name first
+    path = weights_file(arch, weights)
     if not path.is_file():
-        where = "" if weights is not None else f" (torchvision's file for {member}; or set the model's weights path)"
-        raise FileNotFoundError(
-            f"weights file {path} does not exist: put the {arch} weights there{where}; "
-            f"the file {Path(member.url).name} from {member.url} is the one torchvision uses"
-        )
+        raise FileNotFoundError(_missing_message(arch, weights))
     state = _state_dict(path)
-    num_classes = _classes_in(state)
+    segmentation = arch in segmentation_names()
+    num_classes = _classes_in(state, segmentation)
     options = {"num_classes": num_classes}
+    if segmentation:  # no backbone download; the auxiliary head only if the file has it
+        options.update(weights_backbone=None, aux_loss=any(k.startswith("aux_classifier.") for k in state))
     if arch in _TRANSFORM_INPUT:
         options.update(
             transform_input=True,
@@ -122,6 +132,60 @@ def load_torchvision_model(arch: str, weights: str | Path | None = None) -> tupl
         for name in ("aux1", "aux2", "AuxLogits"):
             if hasattr(model, name):
                 setattr(model, name, None)
-    categories = tuple(member.meta["categories"])
     classes = categories if num_classes == len(categories) else tuple(f"class{i}" for i in range(num_classes))
     return model.eval(), ClassifierInfo(arch, path, classes, preprocessing_of(arch))
+
+
+def weights_file(arch: str, weights: str | Path | None) -> Path:
+    """The file ``load_torchvision_model(arch, weights)`` reads."""
+    return Path(weights) if weights is not None else hub_checkpoint_path(arch)
+
+
+def _missing_message(arch: str, weights: str | Path | None) -> str:
+    path, member = weights_file(arch, weights), default_weights(arch)
+    source = f" (torchvision's file for {member}, from {member.url})" if weights is None else ""
+    return f"weights file {path} does not exist: put the {arch} state_dict there{source}"
+
+
+def missing_weights(models: list[tuple[str, str, str | None]]) -> list[str]:
+    """One line per ``(name, arch, weights)`` whose weights file is absent, saying what to put where."""
+    return [
+        f"{name}: {_missing_message(arch, weights)}"
+        for name, arch, weights in models
+        if not weights_file(arch, weights).is_file()
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.torchvision_models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check that every model's weights file is present; write where each is")
+    check.add_argument(
+        "--model",
+        nargs=3,
+        action="append",
+        required=True,
+        metavar=("NAME", "ARCH", "WEIGHTS"),
+        help="WEIGHTS '-': torchvision's own file under $TORCH_HOME/hub/checkpoints/",
+    )
+    check.add_argument("--out", type=Path, required=True, help="output: JSON of each model's weights file")
+    args = parser.parse_args(argv)
+    models = [(name, arch, None if weights == "-" else weights) for name, arch, weights in args.model]
+    try:
+        missing = missing_weights(models)
+    except ValueError as error:  # an unknown architecture
+        sys.exit(f"error: {error}")
+    if missing:
+        sys.exit("error: weights files are missing (nothing is downloaded):\n  " + "\n  ".join(missing))
+    found = {name: str(weights_file(arch, weights)) for name, arch, weights in models}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(found, indent=2) + "\n")
+    print(f"weights of {len(found)} models found", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

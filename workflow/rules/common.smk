@@ -1,5 +1,6 @@
 # Validation, the constants every rule file reads, and input functions (rna-seq-star-deseq2 style).
 import json
+import re
 from pathlib import Path
 
 from cnntopo import resources
@@ -28,6 +29,10 @@ SEEDS = list(range(config["seeds"]))
 USE_GPU = config["resources"]["gpu"]
 PH = config["ph"]
 PH_METRICS = PH["metrics"]
+# A mapper graph's variant: a sampling mode (noisy: MODE_sigmaS) of the project's mapper model, or
+# NAME/MODE for a generalisation model (generalisation.smk).
+SAMPLING_VARIANT = r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?"
+GENERALISATION_NAMES = [m["name"] for m in config["generalisation"]["models"]]
 PH_LAYERS = layer_count(PH["model"]["arch"], "conv")
 BATCHES = list(range(PH["activations"]["batches"]))
 _references = PH["specificity"]["references"]
@@ -74,7 +79,11 @@ wildcard_constraints:
     seed=r"\d+",
     batch=r"\d+",
     metric="|".join(METRIC_TABLE),
-    variant=r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?",
+    variant=(
+        f"((?:{'|'.join(map(re.escape, GENERALISATION_NAMES))})/)?{SAMPLING_VARIANT}"
+        if GENERALISATION_NAMES
+        else SAMPLING_VARIANT
+    ),
     layer=r"\d+",
 
 
@@ -83,12 +92,13 @@ def branch_config(wildcards):
 
 
 def dataset_input(wildcards):
-    """The data a job reads: the CIFAR-10 folder (made by download_cifar10 when absent) or the image tree."""
+    """The data a job reads: the CIFAR-10 folder (made by download_cifar10 when absent), or for an image
+    tree the check_image_folder record (so that a plan needs no data; the check says what is missing)."""
     data = config["data"]
     if data["dataset"] == "cifar10":
         return f"{data['root']}/cifar-10-batches-py"
     if data["dataset"] == "imagefolder":
-        return data["root"]
+        return "results/data/image_folder.json"
     return []
 
 
@@ -174,6 +184,7 @@ def all_targets():
         *(ph_targets() if "ph" in BRANCHES else []),
         *(mapper_targets() if "mapper" in BRANCHES else []),
         *(profile_targets() if "profile" in BRANCHES else []),
+        *(generalisation_targets() if "generalisation" in BRANCHES else []),
         # the paper's claims are about the PH and mapper branches
         *([rules.paper_vs_run.output.table] if {"ph", "mapper"} & set(BRANCHES) else []),
     ]

@@ -17,3 +17,23 @@ if config["data"]["dataset"] == "cifar10":
             download="--download" if config["data"]["download"] else "",
         shell:
             "python -m cnntopo.data download-cifar10 --root {params.root:q} {params.download} > {log} 2>&1"
+
+
+if config["data"]["dataset"] == "imagefolder":
+
+    rule check_image_folder:
+        """The first job on an image tree: says what is missing under data.root, and how it should look."""
+        output:
+            "results/data/image_folder.json",
+        log:
+            "results/logs/check_image_folder.log",
+        localrule: True
+        conda:
+            ENVIRONMENT
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            root=config["data"]["root"],
+        shell:
+            "python -m cnntopo.data check-image-folder --root {params.root:q} --out {output} > {log} 2>&1"

@@ -1,9 +1,11 @@
 rule foreground_masks:
-    """Foreground masks of the training images of the mapper branch (grabCut, or Otsu for small grey images)."""
+    """Foreground masks of the training images of the mapper branch (grabCut, Otsu for small grey images, or DeepLabV3)."""
     input:
         data=dataset_input,
+        segmenter=SEGMENTER_WEIGHTS,
     output:
-        "results/mapper/masks.npz",
+        masks="results/mapper/masks.npz",
+        table="results/mapper/mask_methods.csv",
     log:
         "results/logs/foreground_masks.log",
     conda:
@@ -18,9 +20,11 @@ rule foreground_masks:
         method=MAPPER["foreground"]["method"],
         faithful="--faithful" if MAPPER["foreground"]["faithful"] else "",
         iterations=MAPPER["foreground"]["iterations"],
+        segmenter=segmenter_options,
     shell:
         "python -m cnntopo.mapper.foreground masks --data {params.data:q} {params.n_images} --subset-seed {params.seed}"
-        " --method {params.method} {params.faithful} --iterations {params.iterations} --out {output} > {log} 2>&1"
+        " --method {params.method} {params.faithful} --iterations {params.iterations} {params.segmenter}"
+        " --out {output.masks} --table {output.table} > {log} 2>&1"
 
 
 rule receptive_fields:
@@ -47,7 +51,7 @@ rule mapper_activations:
     """Points of the 16 mapper layers under sampling {wildcards.variant} (noise sigma in its name, if any)."""
     input:
         weights=expand(rules.train_model.output.weights, branch="mapper", seed=MAPPER_SEED),
-        masks=rules.foreground_masks.output[0],
+        masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:
@@ -56,6 +60,8 @@ rule mapper_activations:
         "results/logs/mapper_activations/{variant}.log",
     benchmark:
         "results/benchmarks/mapper_activations/{variant}.tsv"
+    wildcard_constraints:
+        variant=SAMPLING_VARIANT,
     conda:
         ENVIRONMENT
     threads: 1
@@ -82,7 +88,7 @@ rule mapper_activations:
 rule mapper_graph:
     """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters and purity (JSON)."""
     input:
-        rules.mapper_activations.output[0],
+        graph_store,
     output:
         "results/mapper/graphs/{variant}/layer{layer}.json",
     log:
@@ -135,7 +141,7 @@ rule mapper_explorer:
     input:
         graphs=graph_files(),
         stores=[expand(rules.mapper_activations.output[0], variant=v)[0] for v, _ in all_graphs()],
-        masks=rules.foreground_masks.output[0],
+        masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:
@@ -254,7 +260,7 @@ rule figure_purity:
 rule figure_foreground:
     """Figure 4: images, their foreground masks, and the foreground weight of each position of one layer."""
     input:
-        masks=rules.foreground_masks.output[0],
+        masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:

@@ -1,5 +1,7 @@
 # Constants and input functions of the mapper branch (mapper.smk): one model, point clouds per sampling
 # mode ("variant"; noisy ones "<mode>_sigma<s>").
+import shlex
+
 MAPPER = config["mapper"]
 MAPPER_SEED = MAPPER["seed"]
 NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
@@ -7,6 +9,26 @@ FIGURE_ROWS = {
     "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
     "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
 }
+
+SEGMENTER = MAPPER["foreground"]["segmenter"]
+USES_SEGMENTER = MAPPER["foreground"]["method"] == "deeplabv3"
+# A named state_dict is an input of foreground_masks; torchvision's own file is found by the job.
+SEGMENTER_WEIGHTS = [SEGMENTER["weights"]] if USES_SEGMENTER and SEGMENTER["weights"] else []
+
+
+def segmenter_options(wildcards, input):
+    if not USES_SEGMENTER:
+        return ""
+    weights = f" --segmenter-weights {shlex.quote(input.segmenter[0])}" if input.segmenter else ""
+    return f"--segmenter-arch {SEGMENTER['arch']}{weights}"
+
+
+def graph_store(wildcards):
+    """The store a graph reads: the project mapper model's, or a generalisation model's (variant NAME/MODE)."""
+    if "/" in wildcards.variant:
+        model, mode = wildcards.variant.split("/")
+        return expand(rules.generalisation_activations.output[0], model=model, mode=mode)
+    return expand(rules.mapper_activations.output[0], variant=wildcards.variant)
 
 
 def variant_mode(variant):

@@ -19,10 +19,11 @@ is drawn per image from a generator seeded by (noise seed, image index).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.feature_nodes import default_nodes, feature_extractor, node_shapes
 from cnntopo.layers import LayerInfo
-from cnntopo.mapper.foreground import position_weights
+from cnntopo.mapper.foreground import grid_position_weights, position_weights
 from cnntopo.models import load_model, model_layers
 from cnntopo.provenance import add_device_options, device_from_options, progress_bar, stable_digest
 from cnntopo.store import StoreWriter, layer_key
+from cnntopo.torchvision_models import load_torchvision_model
 
 SAMPLING_MODES = ("random", "full", "foreground1", "foreground5", "background1", "background5")
 _MODE_PATTERN = re.compile(r"(foreground|background)(\d+)")
@@ -74,20 +77,50 @@ def select_points(
     return np.repeat(np.arange(n_images), p), order[:, :p].ravel()
 
 
-def mode_weights(mode: str, field: np.ndarray, masks: np.ndarray) -> np.ndarray | None:
-    """Foreground or background weights of one layer for the top-p modes, None for the others."""
+def mode_weights(mode: str, masks: np.ndarray, weigh: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """Foreground or background weights of one layer for the top-p modes, None for the others.
+
+    ``weigh`` maps ``(n, H, W)`` bool masks to ``(n, positions)`` weights: the receptive-field
+    norm (:func:`~cnntopo.mapper.foreground.position_weights`) or the cell share
+    (:func:`~cnntopo.mapper.foreground.grid_position_weights`).
+    """
     match = _MODE_PATTERN.fullmatch(mode)
     if match is None:
         return None
-    return position_weights(field, masks if match.group(1) == "foreground" else ~masks)
+    return weigh(masks if match.group(1) == "foreground" else ~masks)
 
 
 def image_noise(index: int, shape: tuple[int, ...], sigma: float, seed: int) -> np.ndarray:
     return sigma * np.random.default_rng([seed, index]).standard_normal(shape).astype(np.float32)
 
 
+def hooked_layers(model: nn.Module, layers: Sequence[LayerInfo]) -> Callable[[torch.Tensor], dict[int, torch.Tensor]]:
+    """``x -> {layer index: ReLU of that module's output}`` for modules of ``model`` named by ``layers``."""
+    modules = dict(model.named_modules())
+    outputs: dict[int, torch.Tensor] = {}
+    for l in layers:
+        modules[l.name].register_forward_hook(lambda _m, _i, o, key=l.index: outputs.__setitem__(key, F.relu(o)))
+
+    def features(x: torch.Tensor) -> dict[int, torch.Tensor]:
+        model(x)
+        return dict(outputs)
+
+    return features
+
+
+def node_layers(extractor: nn.Module, nodes: Sequence[str]) -> Callable[[torch.Tensor], dict[int, torch.Tensor]]:
+    """``x -> {i: ReLU of feature node nodes[i]}`` from a feature extractor (:mod:`cnntopo.feature_nodes`);
+    the ReLU changes nothing at nodes that follow one (alexnet's features.11, the inception concatenations)."""
+
+    def features(x: torch.Tensor) -> dict[int, torch.Tensor]:
+        out = extractor(x)
+        return {i: F.relu(out[node]) for i, node in enumerate(nodes)}
+
+    return features
+
+
 def extract_mapper_store(
-    model: nn.Module,
+    features: Callable[[torch.Tensor], dict[int, torch.Tensor]],
     images: ImageSet,
     layers: Sequence[LayerInfo],
     selections: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -99,14 +132,11 @@ def extract_mapper_store(
     noise_seed: int = 0,
     progress: bool = True,
 ) -> Path:
-    """Write the selected points of every layer (ReLU of the BN output) to the Zarr store ``out``."""
-    model = model.to(device).eval()
-    modules = dict(model.named_modules())
-    outputs: dict[int, torch.Tensor] = {}
-    handles = [
-        modules[l.name].register_forward_hook(lambda _m, _i, o, key=l.index: outputs.__setitem__(key, F.relu(o)))
-        for l in layers
-    ]
+    """Write the selected points of every layer to the Zarr store ``out``.
+
+    ``features`` maps a batch (on ``device``) to ``{layer index: (batch, c, h, w)}`` activations
+    (:func:`hooked_layers`, :func:`node_layers`).
+    """
     arrays = {}
     for l in layers:
         image, position = selections[l.index]
@@ -119,40 +149,41 @@ def extract_mapper_store(
         )
     rows = {l.index: len(selections[l.index][0]) for l in layers}
     n = len(images)
-    try:
-        with StoreWriter(out, layers, 1, rows, arrays, attrs) as writer, torch.no_grad():
-            bar = progress_bar(total=n, desc=f"mapper {out.name}", unit="img", disable=not progress)
-            for start in range(0, n, extract_batch):
-                stop = min(start + extract_batch, n)
-                x = normalize(torch.from_numpy(images.images[start:stop]), images.mean, images.std)
-                if sigma > 0:
-                    x = x + torch.from_numpy(
-                        np.stack([image_noise(i, tuple(x.shape[1:]), sigma, noise_seed) for i in range(start, stop)])
-                    )
-                model(x.to(device))
-                block = {}
-                for l in layers:
-                    image, position = selections[l.index]
-                    lo, hi = np.searchsorted(image, [start, stop])
-                    acts = outputs[l.index].flatten(2)  # (batch, c, h * w)
-                    rows_i = torch.from_numpy(image[lo:hi] - start).to(device)
-                    cols = torch.from_numpy(position[lo:hi]).to(device)
-                    block[layer_key(l.index)] = acts[rows_i, :, cols].float().cpu().numpy()
-                writer.append(block)
-                bar.update(stop - start)
-            bar.close()
-            return writer.commit()
-    finally:
-        for handle in handles:
-            handle.remove()
+    with StoreWriter(out, layers, 1, rows, arrays, attrs) as writer, torch.no_grad():
+        bar = progress_bar(total=n, desc=f"mapper {out.name}", unit="img", disable=not progress)
+        for start in range(0, n, extract_batch):
+            stop = min(start + extract_batch, n)
+            x = normalize(torch.from_numpy(images.images[start:stop]), images.mean, images.std)
+            if sigma > 0:
+                x = x + torch.from_numpy(
+                    np.stack([image_noise(i, tuple(x.shape[1:]), sigma, noise_seed) for i in range(start, stop)])
+                )
+            outputs = features(x.to(device))
+            block = {}
+            for l in layers:
+                image, position = selections[l.index]
+                lo, hi = np.searchsorted(image, [start, stop])
+                acts = outputs[l.index].flatten(2)  # (batch, c, h * w)
+                rows_i = torch.from_numpy(image[lo:hi] - start).to(device)
+                cols = torch.from_numpy(position[lo:hi]).to(device)
+                block[layer_key(l.index)] = acts[rows_i, :, cols].float().cpu().numpy()
+            writer.append(block)
+            bar.update(stop - start)
+        bar.close()
+        return writer.commit()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.mapper.activations", description=__doc__)
-    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--weights", type=Path, help="a project weights file, or the --arch model's state_dict")
     parser.add_argument("--data", required=True, help="JSON of the config's data section")
     parser.add_argument("--masks", type=Path, required=True, help="foreground masks (.npz) of the images used")
-    parser.add_argument("--receptive-fields", type=Path, required=True, help="receptive fields (.npz)")
+    model_kind = parser.add_mutually_exclusive_group(required=True)
+    model_kind.add_argument(
+        "--receptive-fields", type=Path, help="a project model: its receptive fields (.npz); layers: the block BNs"
+    )
+    model_kind.add_argument("--arch", help="a torchvision classifier (weights: --weights or torchvision's own file)")
+    parser.add_argument("--nodes", nargs="+", help="--arch: the feature nodes (default: SPEC's last layer)")
     parser.add_argument("--mode", choices=SAMPLING_MODES, required=True)
     parser.add_argument("--sigma", type=float, default=0.0, help="std of Gaussian input noise (normalised units)")
     parser.add_argument("--noise-seed", type=int, default=0)
@@ -162,43 +193,60 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output: Zarr store")
     add_device_options(parser)
     args = parser.parse_args(argv)
+    if args.arch is None and args.weights is None:
+        parser.error("--weights is required for a project model")
 
     device = device_from_options(args)
     with np.load(args.masks) as saved:
         index, masks = saved["image_index"], saved["masks"]
     train = load_dataset(json.loads(args.data), train=True)
     images = ImageSet(train.images[index], train.labels[index], train.classes, train.mean, train.std)
-    model, spec, info = load_model(args.weights, device=str(device))
-    layers = model_layers(model, spec.image_size, "block_bn")
-    with np.load(args.receptive_fields) as fields:
-        selections = {
-            l.index: select_points(
-                args.mode,
-                len(images),
-                l.height * l.width,
-                args.sampling_seed,
-                l.index,
-                mode_weights(args.mode, fields[layer_key(l.index)], masks),
-                args.full_cap,
-            )
-            for l in layers
-        }
+    if args.arch is None:
+        model, spec, info = load_model(args.weights, device=str(device))
+        layers = model_layers(model, spec.image_size, "block_bn")
+        features = hooked_layers(model, layers)
+        with np.load(args.receptive_fields) as saved:
+            fields = {l.index: saved[layer_key(l.index)] for l in layers}
+        weighers = {l.index: functools.partial(position_weights, fields[l.index]) for l in layers}
+        described = {"seed": info.get("seed"), "arch": spec.arch, "width": spec.width, "activation": "relu(batchnorm)"}
+    else:
+        model, classifier = load_torchvision_model(args.arch, args.weights)
+        nodes = args.nodes or default_nodes(args.arch)
+        side = images.images.shape[1]
+        shapes = node_shapes(model, nodes, side, args.arch)
+        flat = {node: shape for node, shape in shapes.items() if len(shape) != 3}
+        if flat:
+            parser.error(f"mapper points are positions of c x h x w activations; these nodes are not: {flat}")
+        layers = [LayerInfo(i, node, *shapes[node]) for i, node in enumerate(nodes)]
+        features = node_layers(feature_extractor(model.to(device), nodes, args.arch), nodes)
+        weighers = {l.index: functools.partial(grid_position_weights, height=l.height, width=l.width) for l in layers}
+        described = {"seed": None, "arch": args.arch, "width": None, "activation": "relu(feature node)"}
+        args.weights = classifier.weights
+    selections = {
+        l.index: select_points(
+            args.mode,
+            len(images),
+            l.height * l.width,
+            args.sampling_seed,
+            l.index,
+            mode_weights(args.mode, masks, weighers[l.index]),
+            args.full_cap,
+        )
+        for l in layers
+    }
     attrs = {
-        "seed": info.get("seed"),
+        **described,
         "weights": str(args.weights),
-        "arch": spec.arch,
-        "width": spec.width,
         "sampling": args.mode,
         "sigma": args.sigma,
         "noise_seed": args.noise_seed,
         "sampling_seed": args.sampling_seed,
-        "activation": "relu(batchnorm)",
         "split": "train",
         "data_fingerprint": dataset_fingerprint(images),
         "classes": list(images.classes),
     }
     path = extract_mapper_store(
-        model, images, layers, selections, args.out, attrs, device, args.extract_batch, args.sigma, args.noise_seed
+        features, images, layers, selections, args.out, attrs, device, args.extract_batch, args.sigma, args.noise_seed
     )
     sizes = ", ".join(str(len(selections[l.index][0])) for l in layers)
     print(f"wrote {path}: points per layer {sizes}", file=sys.stderr)

@@ -31,10 +31,11 @@ from torch import nn
 from cnntopo.data import image_subset, load_dataset
 from cnntopo.layers import LayerInfo
 from cnntopo.models import build_model, model_layers
-from cnntopo.provenance import atomic_savez
+from cnntopo.provenance import atomic_savez, write_table
 from cnntopo.store import layer_key
 
-MASK_METHODS = ("grabcut", "otsu")
+MASK_METHODS = ("grabcut", "otsu", "deeplabv3")
+FALLBACK_METHOD = "grabcut"  # where a segmentation model finds no foreground (SPEC, Generalisation)
 
 
 def grabcut_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:
@@ -66,6 +67,40 @@ def otsu_mask(image: np.ndarray) -> np.ndarray:
     return binary > 0
 
 
+def segmentation_masks(
+    images: np.ndarray, segmenter: nn.Module, mean: Sequence[float], std: Sequence[float], batch: int = 8
+) -> np.ndarray:
+    """``(n, H, W)`` bool: pixels a torchvision segmentation model (DeepLabV3) assigns to any class but
+    0, the background, of ``(n, H, W, 3)`` uint8 images normalised by ``mean`` and ``std``."""
+    from cnntopo.data import normalize
+
+    masks = np.empty(images.shape[:3], dtype=bool)
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            x = normalize(torch.from_numpy(images[start : start + batch]), tuple(mean), tuple(std))
+            masks[start : start + batch] = (segmenter(x)["out"].argmax(dim=1) != 0).numpy()
+    return masks
+
+
+def masks_with_fallback(
+    images: np.ndarray,
+    segmenter: nn.Module,
+    mean: Sequence[float],
+    std: Sequence[float],
+    iterations: int = 5,
+    batch: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Segmentation masks, grabCut where one is empty; and per image the method that made its mask.
+
+    Most ImageNet classes are no VOC class, so DeepLabV3 finds no foreground in many images.
+    """
+    masks = segmentation_masks(images, segmenter, mean, std, batch)
+    empty = ~masks.reshape(len(masks), -1).any(axis=1)
+    if empty.any():
+        masks[empty] = foreground_masks(images[empty], mean, std, iterations=iterations, method=FALLBACK_METHOD)
+    return masks, np.where(empty, FALLBACK_METHOD, "deeplabv3")
+
+
 def foreground_masks(
     images: np.ndarray,
     mean: Sequence[float],
@@ -74,9 +109,10 @@ def foreground_masks(
     iterations: int = 5,
     method: str = "grabcut",
 ) -> np.ndarray:
-    """``(n, H, W)`` bool masks of ``(n, H, W, 3)`` uint8 images (module docstring for the options)."""
-    if method not in MASK_METHODS:
-        raise ValueError(f"unknown mask method {method!r}; choose one of {MASK_METHODS}")
+    """``(n, H, W)`` bool masks of ``(n, H, W, 3)`` uint8 images (module docstring for the options);
+    ``deeplabv3`` needs a model: :func:`masks_with_fallback`."""
+    if method not in ("grabcut", "otsu"):
+        raise ValueError(f"foreground_masks makes grabcut or otsu masks, not {method!r}")
     masks = np.empty(images.shape[:3], dtype=bool)
     for i, image in enumerate(images):
         if method == "otsu":
@@ -147,6 +183,27 @@ def position_weights(field: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.sqrt(masks.reshape(len(masks), -1).astype(np.float64) @ squared.T)
 
 
+def grid_position_weights(masks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(n, height * width)`` foreground share of each position's cell of ``(n, H, W)`` bool masks.
+
+    For networks where the impulse receptive fields cost too much (one forward pass per pixel:
+    50,176 at 224 px), a position of a ``height x width`` layer stands for its cell of the image,
+    the adaptive average pool of the mask (the last layers of the Figure 13 networks are 5 x 5 to 13 x 13).
+    """
+    pooled = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(masks).double().unsqueeze(1), (height, width))
+    return pooled.flatten(1).numpy()
+
+
+def mask_method_shares(labels: np.ndarray, methods: np.ndarray, classes: Sequence[str]) -> list[dict]:
+    """Per class (and overall): images, and the share of them whose mask each method made."""
+    rows = []
+    for label, name in [*enumerate(classes), (None, "all")]:
+        chosen = methods if label is None else methods[labels == label]
+        shares = {f"share_{m}": float(np.mean(chosen == m)) if len(chosen) else 0.0 for m in MASK_METHODS}
+        rows.append({"class": name, "images": len(chosen), **shares})
+    return rows
+
+
 def mask_method(method: str, dataset: str) -> str:
     """The mask method that ``method`` (a config value) stands for on ``dataset``: ``auto`` is Otsu's
     threshold for the digits (grabCut marks none of their 16x16 grey pixels as foreground), grabCut else."""
@@ -167,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     masks.add_argument("--faithful", action="store_true", help="the authors' quirk (module docstring)")
     masks.add_argument("--iterations", type=int, default=5)
     masks.add_argument("--method", choices=("auto", *MASK_METHODS), default="auto", help="see mask_method")
+    masks.add_argument("--segmenter-arch", default="deeplabv3_resnet50", help="deeplabv3: the torchvision model")
+    masks.add_argument(
+        "--segmenter-weights", type=Path, default=None, help="deeplabv3: its state_dict (default: torchvision's file)"
+    )
+    masks.add_argument("--table", type=Path, default=None, help="also write the share of each mask method per class")
     fields = sub.add_parser("receptive-fields", help="impulse receptive fields of the 16 mapper layers")
     fields.add_argument("--arch", required=True)
     fields.add_argument("--width", type=int, required=True)
@@ -179,7 +241,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         method = mask_method(args.method, data["dataset"])
         train = load_dataset(data, train=True)
         index = image_subset(len(train), args.n_images, args.subset_seed)
-        result = foreground_masks(train.images[index], train.mean, train.std, args.faithful, args.iterations, method)
+        images = train.images[index]
+        if method == "deeplabv3":
+            from cnntopo.torchvision_models import load_torchvision_model
+
+            segmenter, info = load_torchvision_model(args.segmenter_arch, args.segmenter_weights)
+            pre = info.preprocessing
+            result, methods = masks_with_fallback(images, segmenter, pre.mean, pre.std, args.iterations)
+        else:
+            result = foreground_masks(images, train.mean, train.std, args.faithful, args.iterations, method)
+            methods = np.full(len(index), method)
         atomic_savez(
             args.out,
             compressed=True,
@@ -187,8 +258,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             masks=result,
             faithful=np.array(args.faithful),
             method=np.array(method),
+            methods=methods,
         )
-        print(f"{len(index)} masks, mean foreground fraction {result.mean():.3f}", file=sys.stderr)
+        if args.table is not None:
+            write_table(args.table, mask_method_shares(train.labels[index], methods, train.classes))
+        fallback = np.mean(methods != method)
+        print(
+            f"{len(index)} masks, mean foreground fraction {result.mean():.3f}, {fallback:.1%} by {FALLBACK_METHOD}",
+            file=sys.stderr,
+        )
     else:
         model = build_model(args.arch, args.width, 10)
         layers = model_layers(model, args.image_size, "block_bn")

@@ -1,0 +1,87 @@
+# The generalisation branch (paper Figure 13; SPEC, Generalisation): mapper graphs of torchvision
+# classifiers on the training images of data, with the mapper branch's masks and graph settings.
+
+
+rule check_generalisation_models:
+    """The first job: every model's (and DeepLab's) weights file is present, or one message lists what to put where."""
+    output:
+        "results/generalisation/weights_files.json",
+    log:
+        "results/logs/check_generalisation_models.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        models=generalisation_weight_options,
+    shell:
+        "python -m cnntopo.torchvision_models check {params.models} --out {output} > {log} 2>&1"
+
+
+rule generalisation_activations:
+    """Points of a torchvision classifier's feature nodes under sampling {wildcards.mode}."""
+    input:
+        unpack(generalisation_inputs),
+    output:
+        directory("results/activations/generalisation/{model}/{mode}.zarr"),
+    log:
+        "results/logs/generalisation_activations/{model}/{mode}.log",
+    benchmark:
+        "results/benchmarks/generalisation_activations/{model}/{mode}.tsv"
+    wildcard_constraints:
+        model="|".join(map(re.escape, GENERALISATION_MODELS)) or "(?!)",
+        mode=r"random|full|foreground\d+|background\d+",
+    conda:
+        ENVIRONMENT
+    threads: 1
+    resources:
+        mem_mb=estimate("generalisation_activations_mem"),
+        runtime=estimate("generalisation_activations_runtime"),
+        gpu=int(USE_GPU),
+    params:
+        model=generalisation_model_options,
+        data=data_json,
+        sampling_seed=MAPPER["sampling_seed"],
+        full_cap=MAPPER["full_cap"],
+        extract_batch=MAPPER["extract_batch"],
+        device=config["device"],
+    shell:
+        "python -m cnntopo.mapper.activations {params.model} --data {params.data:q} --masks {input.masks}"
+        " --mode {wildcards.mode} --sampling-seed {params.sampling_seed} --full-cap {params.full_cap}"
+        " --extract-batch {params.extract_batch} --device {params.device} --threads {threads} --out {output}"
+        " > {log} 2>&1"
+
+
+rule figure_generalisation:
+    """Figure 13: mapper graphs of each torchvision classifier's last layer under each sampling mode."""
+    input:
+        generalisation_graph_files(last_only=True),
+    output:
+        figure=report(
+            "results/figures/generalisation/figure13.png",
+            caption="../report/generalisation.rst",
+            category="Generalisation (Figure 13)",
+        ),
+        pdf="results/figures/generalisation/figure13.pdf",
+        table=report(
+            "results/figures/generalisation/figure13.csv",
+            caption="../report/generalisation_table.rst",
+            category="Generalisation (Figure 13)",
+        ),
+    log:
+        "results/logs/figure_generalisation.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        rows=" ".join(GENERALISATION_MODELS),
+        columns=GENERALISATION["sampling"],
+    shell:
+        "python -m cnntopo.mapper.figures grid --graphs {input} --rows {params.rows} --columns {params.columns:q}"
+        " --title 'Figure 13: mapper graphs of the last layer of each architecture, by sampling mode'"
+        " --out {output.figure} --table {output.table} > {log} 2>&1"

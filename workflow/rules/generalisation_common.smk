@@ -1,0 +1,56 @@
+# Constants and input functions of the generalisation branch (generalisation.smk, the paper's Figure 13):
+# mapper graphs of torchvision classifiers from local weights; their graphs' variant is NAME/MODE.
+from cnntopo.layers import TORCHVISION_LAST_LAYERS
+
+GENERALISATION = config["generalisation"]
+GENERALISATION_MODELS = {m["name"]: m for m in GENERALISATION["models"]}
+
+
+def generalisation_nodes(name):
+    """The model's feature nodes: the config's, or SPEC's last layer of its architecture."""
+    model = GENERALISATION_MODELS[name]
+    return model["nodes"] or [TORCHVISION_LAST_LAYERS[model["arch"]][0]]
+
+
+def generalisation_inputs(wildcards):
+    """The masks and images every model reads, and the model's weights file if the config names one."""
+    weights = GENERALISATION_MODELS[wildcards.model]["weights"]
+    return {
+        "checked": rules.check_generalisation_models.output[0],
+        "masks": rules.foreground_masks.output.masks,
+        "data": dataset_input(wildcards),
+        **({"weights": weights} if weights else {}),
+    }
+
+
+def generalisation_weight_options(wildcards):
+    """--model NAME ARCH WEIGHTS of every model and, with deeplabv3 masks, of the segmenter ('-': torchvision's file)."""
+    models = [(m["name"], m["arch"], m["weights"]) for m in GENERALISATION["models"]]
+    if USES_SEGMENTER:
+        models.append(("segmenter", SEGMENTER["arch"], SEGMENTER["weights"]))
+    return " ".join(f"--model {name} {arch} {shlex.quote(weights or '-')}" for name, arch, weights in models)
+
+
+def generalisation_model_options(wildcards, input):
+    model = GENERALISATION_MODELS[wildcards.model]
+    weights = f" --weights {shlex.quote(input.weights)}" if model["weights"] else ""
+    nodes = " ".join(shlex.quote(node) for node in generalisation_nodes(wildcards.model))
+    return f"--arch {shlex.quote(model['arch'])}{weights} --nodes {nodes}"
+
+
+def generalisation_graph_files(last_only=False):
+    """Graph JSON files, by model, then sampling mode, then node (only the last node with last_only)."""
+    files = []
+    for name in GENERALISATION_MODELS:
+        count = len(generalisation_nodes(name))
+        for mode in GENERALISATION["sampling"]:
+            files += [graph_file(f"{name}/{mode}", l) for l in range(count - 1 if last_only else 0, count)]
+    return files
+
+
+def generalisation_targets():
+    return [
+        rules.figure_generalisation.output.figure,
+        rules.foreground_masks.output.table,
+        *[str(Path(f).with_suffix(".html")) for f in generalisation_graph_files()],
+    ]
