@@ -20,7 +20,7 @@ from cnntopo.provenance import read_table
 from cnntopo.store import open_store
 from cnntopo.torchvision_compat import torchvision_submodule
 from cnntopo.torchvision_models import hub_checkpoint_path, load_torchvision_model, preprocessing_of
-from workflow_helpers import run_snakemake, workflow_copy
+from workflow_helpers import planned_jobs, run_snakemake, workflow_copy
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +257,55 @@ def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, mon
         " state_dict there (torchvision's file for AlexNet_Weights.IMAGENET1K_V1,"
         " from https://download.pytorch.org/models/alexnet-owt-7be5be79.pth)"
     ]
+
+
+@pytest.mark.slow
+def test_the_ph_branch_runs_on_the_users_own_models_by_node_name(tmp_path):
+    models = torchvision_submodule("models")
+    weights = []
+    for seed in (0, 1):
+        torch.manual_seed(10 + seed)
+        weights.append(tmp_path / f"mine_seed{seed}.pth")
+        torch.save(models.resnet18(num_classes=3).state_dict(), weights[-1])
+    tree = tmp_path / "images"
+    for split in ("train", "test"):
+        write_image_tree(tree / split, classes=("ant", "bee", "cow"), per_class=12, side=40)
+    nodes = ["conv1", "layer1.0.conv1", "layer2.0.conv1", "layer3.0.conv1", "layer4.1.bn2"]
+    config = tmp_path / "mine.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "branches": ["ph"],
+                "seeds": 2,
+                "device": "cpu",
+                "data": {"dataset": "imagefolder", "root": str(tree), "image_size": 32},
+                "ph": {
+                    "user_models": {"arch": "resnet18", "weights": [str(w) for w in weights], "nodes": nodes},
+                    "activations": {"n_images": 30, "batches": 2, "extract_batch": 16},
+                    "specificity": {"layer": 4},
+                    "sensitivity": {"layers": [2, 4]},
+                    "statistics": {"bootstrap": 50, "permutations": 50},
+                },
+            }
+        )
+    )
+    workdir = workflow_copy(tmp_path / "workflow")
+    plan = planned_jobs(run_snakemake(workdir, "-n", "--configfile", str(config)).stdout)
+    assert "train_model" not in plan and "init_model" not in plan and plan["extract_activations"] == 4
+    run_snakemake(workdir, "--cores", "2", "--configfile", str(config))
+    results = workdir / "results"
+    for branch in ("ph", "ph_untrained"):
+        store = open_store(results / f"activations/{branch}/seed1.zarr")
+        assert store.attrs["seed"] == 1 and store.attrs["arch"] == "resnet18"
+        assert [store.layer_attrs(i)["name"] for i in range(5)] == nodes
+        assert [store.layer(i).shape[2] for i in range(5)] == [64, 64, 128, 256, 512]
+    trained = open_store(results / "activations/ph/seed0.zarr").layer(4)[:]
+    untrained = open_store(results / "activations/ph_untrained/seed0.zarr").layer(4)[:]
+    assert not np.allclose(trained, untrained)  # the control is a fresh initialisation, not the user's file
+    within = np.load(results / "distances/ph/sw/top_l2/within/seed0.npz")
+    assert within["mean"].shape == (5, 5) and np.isfinite(within["mean"]).all()
+    (row,) = [
+        r for r in read_table(results / "specificity/ph/sw/specificity_summary.csv") if r["representation"] == "top_l2"
+    ]
+    assert 0 < row["p_value"] <= 1
+    assert (results / "figures/ph/sw/top_l2/figure6_specificity.png").exists()

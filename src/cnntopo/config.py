@@ -107,6 +107,12 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         problems.append(
             f"ph.sw.homology_dim: {ph['sw']['homology_dim']} exceeds ph.persistence.maxdim {ph['persistence']['maxdim']}"
         )
+    user = ph["user_models"]
+    if user is not None and len(user["weights"]) != config["seeds"]:
+        problems.append(
+            f"seeds: {config['seeds']} but ph.user_models.weights lists {len(user['weights'])} files: "
+            f"set seeds to {len(user['weights'])}"
+        )
     problems += _layer_index_problems(config)
     problems += _profile_model_problems(config)
     problems += _generalisation_problems(config)
@@ -118,10 +124,16 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
+def ph_layer_count(ph: Mapping[str, Any]) -> int:
+    """Layers of the PH branch's models: the project model's 17 convs, or the user models' nodes."""
+    user = ph["user_models"]
+    return layer_count(ph["model"]["arch"], "conv") if user is None else len(user["nodes"])
+
+
 def _layer_index_problems(config: Mapping[str, Any]) -> list[str]:
     """Layer indices beyond the model's layer table (:mod:`cnntopo.layers`)."""
     ph, mapper = config["ph"], config["mapper"]
-    ph_layers = layer_count(ph["model"]["arch"], "conv")
+    ph_layers = ph_layer_count(ph)
     mapper_layers = layer_count(mapper["model"]["arch"], "block_bn")
     sensitivity = ph["sensitivity"]["layers"]
     chosen = {

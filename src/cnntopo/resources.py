@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnntopo.config import BRANCH_SECTIONS
-from cnntopo.layers import TORCHVISION_LAST_LAYERS, planned_layers
+from cnntopo.layers import TORCHVISION_LAST_LAYERS, LayerInfo, planned_layers
 from cnntopo.ph.specificity import cross_partners
 
 _BASE_MB = 1500  # interpreter, torch, numpy, zarr
@@ -162,11 +162,25 @@ def _branch(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any]:
     return config[_section(wildcards)]
 
 
+def _user_models(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any] | None:
+    return config["ph"]["user_models"] if _section(wildcards) == "ph" else None
+
+
 def _layers(config: Mapping[str, Any], wildcards: Any) -> list:
-    """The layers the branch of a job reads: Conv2d outputs (ph) or block BatchNorm outputs (mapper)."""
+    """The layers the branch of a job reads: Conv2d outputs (ph) or block BatchNorm outputs (mapper).
+    The user's models' nodes are unknown without torch: each is counted as 512 channels."""
+    user = _user_models(config, wildcards)
+    if user is not None:
+        side = image_side(config["data"])
+        return [LayerInfo(i, node, 512, side, side) for i, node in enumerate(user["nodes"])]
     model = _branch(config, wildcards)["model"]
     kind = "conv" if _section(wildcards) == "ph" else "block_bn"
     return planned_layers(model["arch"], model["width"], image_side(config["data"]), kind)
+
+
+def _width(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The stem width behind the activation-size estimates; the user's models count as a width-64 ResNet-18."""
+    return 64 if _user_models(config, wildcards) is not None else _branch(config, wildcards)["model"]["width"]
 
 
 def _max_channels(config: Mapping[str, Any], wildcards: Any) -> int:
@@ -190,7 +204,7 @@ def train_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
 def extract_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     section = _branch(config, wildcards)
     a = section["activations"]
-    return extract_mem_mb(config["data"], section["model"]["width"], a["n_images"], a["extract_batch"])
+    return extract_mem_mb(config["data"], _width(config, wildcards), a["n_images"], a["extract_batch"])
 
 
 def init_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
@@ -201,7 +215,7 @@ def init_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
 def extract_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     section = _branch(config, wildcards)
     a = section["activations"]
-    return extract_runtime_min(config["data"], section["model"]["width"], a["n_images"], a["batches"], _gpu(config))
+    return extract_runtime_min(config["data"], _width(config, wildcards), a["n_images"], a["batches"], _gpu(config))
 
 
 def persistence_diagrams_mem(config: Mapping[str, Any], wildcards: Any) -> int:

@@ -2,7 +2,7 @@ rule extract_activations:
     """Point clouds (top-l2 and the other representations) of the Conv2d layers of one model, B batches of N test
     images, as a Zarr store."""
     input:
-        weights="results/models/{branch}/seed{seed}.pt",
+        weights=ph_model_weights,
         data=dataset_input,
         position_reference=position_reference,
     output:
@@ -26,12 +26,13 @@ rule extract_activations:
         extract_batch=lambda w: branch_config(w)["activations"]["extract_batch"],
         digest=settings_digest,
         representations=" ".join(STORED_REPRESENTATIONS),
+        model=ph_model_options,
         position_reference=lambda w, input: (
             f"--position-reference {input.position_reference}" if input.position_reference else ""
         ),
         device=config["device"],
     shell:
-        "python -m cnntopo.ph.activations --weights {input.weights} --data {params.data:q}"
+        "python -m cnntopo.ph.activations {params.model} --data {params.data:q}"
         " --n-images {params.n_images} --batches {params.batches} --data-seed {params.data_seed}"
         " --extract-batch {params.extract_batch} --config-digest {params.digest} --out {output}"
         " --representations {params.representations} {params.position_reference}"

@@ -1,11 +1,11 @@
 # Validation, the constants every rule file reads, and input functions (rna-seq-star-deseq2 style).
 import json
 import re
+import shlex
 from pathlib import Path
 
 from cnntopo import resources
-from cnntopo.config import BRANCH_SECTIONS, ConfigError, load_schema, validate_config
-from cnntopo.layers import layer_count
+from cnntopo.config import BRANCH_SECTIONS, ConfigError, load_schema, ph_layer_count, validate_config
 from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
@@ -33,7 +33,8 @@ PH_METRICS = PH["metrics"]
 # NAME/MODE for a generalisation model (generalisation.smk).
 SAMPLING_VARIANT = r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?"
 GENERALISATION_NAMES = [m["name"] for m in config["generalisation"]["models"]]
-PH_LAYERS = layer_count(PH["model"]["arch"], "conv")
+PH_LAYERS = ph_layer_count(PH)
+PH_USER = PH["user_models"]  # the user's own trained models instead of train_model (or None)
 BATCHES = list(range(PH["activations"]["batches"]))
 _references = PH["specificity"]["references"]
 REFERENCES = SEEDS if _references == "all" else sorted(_references)
@@ -102,6 +103,22 @@ def dataset_input(wildcards):
     return []
 
 
+def ph_model_weights(wildcards):
+    """A PH model's weights: the project's file (trained or initialised here), the user's file for
+    seed S, or none (the untrained control of the user's models is initialised by the job)."""
+    if PH_USER is None:
+        return f"results/models/{wildcards.branch}/seed{wildcards.seed}.pt"
+    return PH_USER["weights"][int(wildcards.seed)] if wildcards.branch == "ph" else []
+
+
+def ph_model_options(wildcards, input):
+    if PH_USER is None:
+        return f"--weights {input.weights}"
+    nodes = " ".join(shlex.quote(node) for node in PH_USER["nodes"])
+    source = f"--weights {shlex.quote(input.weights)}" if wildcards.branch == "ph" else f"--init-seed {wildcards.seed}"
+    return f"--arch {shlex.quote(PH_USER['arch'])} --nodes {nodes} {source} --seed {wildcards.seed}"
+
+
 def data_json(wildcards=None):
     return json.dumps(config["data"], sort_keys=True)
 
@@ -152,9 +169,10 @@ def ph_targets():
         rules.figure_specificity.output.figure,
         rules.figure_sensitivity.output.figure,
     ]
+    trained_here = [] if PH_USER else ["ph"]
     return [
-        *expand(rules.summarize_training.output.table, branch="ph"),
-        *expand(rules.summarize_training.output.figure, branch="ph"),
+        *expand(rules.summarize_training.output.table, branch=trained_here),
+        *expand(rules.summarize_training.output.figure, branch=trained_here),
         *expand(rules.comparison.output.table, branch="ph"),
         *expand(rules.specificity_summary.output[0], branch="ph", metric=PH_METRICS),
         *[path for figure in figures for path in expand_measures(figure, branch="ph")],

@@ -23,11 +23,14 @@ import torch
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.feature_nodes import feature_extractor, node_shapes
 from cnntopo.layers import LayerInfo
 from cnntopo.models import load_model, model_layers
 from cnntopo.ph.sampling import REPRESENTATIONS, at_positions, mean_pool, top_l2_positions
 from cnntopo.provenance import add_device_options, device_from_options, progress_bar
 from cnntopo.store import StoreWriter, cloud_key, layer_key, open_store
+from cnntopo.torchvision_compat import torchvision_submodule
+from cnntopo.torchvision_models import load_torchvision_model
 
 
 def choose_image_batches(n_available: int, n_images: int, batches: int, data_seed: int) -> np.ndarray:
@@ -39,39 +42,62 @@ def choose_image_batches(n_available: int, n_images: int, batches: int, data_see
 
 
 class CloudRecorder:
-    """Forward hooks that keep, for each hooked layer, the clouds of its last output as float32 numpy:
-    ``samples[cloud_key(i, r)]`` per representation r, and ``positions[layer_key(i)]`` (top-l2, row-major).
+    """Keeps, for each layer, the clouds of its last output as float32 numpy: ``samples[cloud_key(i, r)]``
+    per representation r, and ``positions[layer_key(i)]`` (top-l2, row-major). ``forward(x)`` runs the
+    model: forward hooks on the modules named by ``layers``, or, given ``nodes``, a feature extractor
+    of those nodes (layer i = nodes[i]).
 
     For ``shared_position``, set ``shared[layer_key(i)]`` to the reference positions of the coming
     batch first; where none are set, the model's own top-l2 positions are used.
     """
 
-    def __init__(self, model: nn.Module, layers: list[LayerInfo], representations: Sequence[str]) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        layers: list[LayerInfo],
+        representations: Sequence[str],
+        nodes: Sequence[str] | None = None,
+    ) -> None:
         unknown = set(representations) - set(REPRESENTATIONS)
         if unknown:
             raise ValueError(f"unknown representations {sorted(unknown)}; known: {REPRESENTATIONS}")
-        modules = dict(model.named_modules())
         self.representations = [r for r in representations if r != "top_l2"]
         self.samples: dict[str, np.ndarray] = {}
         self.positions: dict[str, np.ndarray] = {}
         self.shared: dict[str, torch.Tensor] = {}
-        self.handles = [modules[layer.name].register_forward_hook(self._hook(layer.index)) for layer in layers]
+        self.handles = []
+        if nodes is None:
+            modules = dict(model.named_modules())
+            self.handles = [
+                modules[layer.name].register_forward_hook(
+                    lambda _m, _i, output, index=layer.index: self.record(index, output)
+                )
+                for layer in layers
+            ]
+            self.forward = model
+        else:
+            extractor = feature_extractor(model, nodes)
 
-    def _hook(self, index: int):
-        def record(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            output = output.float()
-            positions = top_l2_positions(output)
-            self.positions[layer_key(index)] = positions.cpu().numpy()
-            self.samples[cloud_key(index)] = at_positions(output, positions).cpu().numpy()
-            for representation in self.representations:
-                if representation == "mean_pool":
-                    cloud = mean_pool(output)
-                else:  # without reference positions the model is its own reference
-                    shared = self.shared.get(layer_key(index))
-                    cloud = at_positions(output, positions if shared is None else shared.to(output.device))
-                self.samples[cloud_key(index, representation)] = cloud.cpu().numpy()
+            def forward(x: torch.Tensor) -> None:
+                outputs = extractor(x)
+                for index, node in enumerate(nodes):
+                    self.record(index, outputs[node])
 
-        return record
+            self.forward = forward
+
+    def record(self, index: int, output: torch.Tensor) -> None:
+        """Keep the clouds of layer ``index``'s output ``(n, c, h, w)``."""
+        output = output.float()
+        positions = top_l2_positions(output)
+        self.positions[layer_key(index)] = positions.cpu().numpy()
+        self.samples[cloud_key(index)] = at_positions(output, positions).cpu().numpy()
+        for representation in self.representations:
+            if representation == "mean_pool":
+                cloud = mean_pool(output)
+            else:  # without reference positions the model is its own reference
+                shared = self.shared.get(layer_key(index))
+                cloud = at_positions(output, positions if shared is None else shared.to(output.device))
+            self.samples[cloud_key(index, representation)] = cloud.cpu().numpy()
 
     def close(self) -> None:
         for handle in self.handles:
@@ -89,15 +115,22 @@ def extract_layer_clouds(
     progress: bool = True,
     representations: Sequence[str] = ("top_l2",),
     reference_positions: dict[str, np.ndarray] | None = None,
+    nodes: Sequence[str] | None = None,
 ) -> Path:
-    """Write the store ``out`` holding ``(B, N, c)`` clouds of every Conv2d layer of ``model``.
+    """Write the store ``out`` holding ``(B, N, c)`` clouds of every Conv2d layer of ``model`` (of
+    its feature ``nodes``, if given: :mod:`cnntopo.feature_nodes`).
 
     ``reference_positions`` (``{layer key: (B, N)}``, from the position-reference model's store)
     are the positions of ``shared_position``; without them the model is its own reference.
     """
     model = model.to(device).eval()
-    layers = model_layers(model, int(images.images.shape[1]), "conv")
-    recorder = CloudRecorder(model, layers, representations)
+    side = int(images.images.shape[1])
+    if nodes is None:
+        layers = model_layers(model, side, "conv")
+    else:
+        shapes = node_shapes(model, nodes, side)
+        layers = [LayerInfo(i, node, *shapes[node]) for i, node in enumerate(nodes)]
+    recorder = CloudRecorder(model, layers, representations, nodes)
     batches, rows = image_index.shape
     positions = {layer_key(l.index): np.zeros((batches, rows), dtype=np.int64) for l in layers}
     try:
@@ -115,7 +148,7 @@ def extract_layer_clouds(
                             key: torch.from_numpy(np.ascontiguousarray(p[b, start : start + len(index)]))
                             for key, p in reference_positions.items()
                         }
-                    model(x)
+                    recorder.forward(x)
                     writer.append(recorder.samples)
                     for key, p in recorder.positions.items():
                         positions[key][b, start : start + len(index)] = p
@@ -138,7 +171,11 @@ def reference_positions_of(store_path: Path, image_index: np.ndarray) -> dict[st
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.activations", description=__doc__)
-    parser.add_argument("--weights", type=Path, required=True, help="trained model (.pt) from cnntopo.train")
+    parser.add_argument("--weights", type=Path, help="trained model (.pt) from cnntopo.train, or the --arch state_dict")
+    parser.add_argument("--arch", help="a torchvision classifier (your own models): needs --nodes")
+    parser.add_argument("--nodes", nargs="+", help="--arch: the layers, by feature-extraction node name")
+    parser.add_argument("--init-seed", type=int, help="--arch without --weights: the random initialisation of seed S")
+    parser.add_argument("--seed", type=int, help="--arch: the model's seed, stored in the attributes")
     parser.add_argument("--data", required=True, help="JSON of the config's data section")
     parser.add_argument("--n-images", type=int, required=True, help="N: images per batch")
     parser.add_argument("--batches", type=int, required=True, help="B: random batches of N test images")
@@ -164,15 +201,27 @@ def main(argv: list[str] | None = None) -> None:
         image_index = choose_image_batches(len(test_set), args.n_images, args.batches, args.data_seed)
     except ValueError as error:
         sys.exit(f"error: {error} (lower the config's activations.n_images)")
-    model, spec, info = load_model(args.weights, device=str(device))
-    seed = info.get("seed")
+    if args.arch is None:
+        if args.weights is None:
+            parser.error("--weights is required for a project model")
+        model, spec, info = load_model(args.weights, device=str(device))
+        seed = info.get("seed")
+        described = {"arch": spec.arch, "width": spec.width, "activation": "conv2d_output_before_bn"}
+    else:
+        if not args.nodes or (args.weights is None) == (args.init_seed is None):
+            parser.error("--arch needs --nodes and one of --weights (trained) and --init-seed (untrained)")
+        if args.weights is not None:
+            model, _ = load_torchvision_model(args.arch, args.weights)
+        else:
+            torch.manual_seed(args.init_seed)
+            model = torchvision_submodule("models").get_model(args.arch, weights=None)
+        seed = args.seed
+        described = {"arch": args.arch, "width": None, "activation": "feature nodes: " + " ".join(args.nodes)}
     attrs = {
         "seed": seed,
         "weights": str(args.weights),
-        "arch": spec.arch,
-        "width": spec.width,
+        **described,
         "sampling": "top_l2_p1",
-        "activation": "conv2d_output_before_bn",
         "data_seed": args.data_seed,
         "data_fingerprint": dataset_fingerprint(test_set),
         "config_digest": args.config_digest,
@@ -183,7 +232,17 @@ def main(argv: list[str] | None = None) -> None:
         reference = reference_positions_of(args.position_reference, image_index)
         attrs["position_reference"] = str(args.position_reference)
     path = extract_layer_clouds(
-        model, test_set, image_index, args.out, attrs, device, args.extract_batch, True, args.representations, reference
+        model,
+        test_set,
+        image_index,
+        args.out,
+        attrs,
+        device,
+        args.extract_batch,
+        True,
+        args.representations,
+        reference,
+        args.nodes if args.arch is not None else None,
     )
     print(f"wrote {path}: {args.batches} batches x {args.n_images} images, seed {seed}", file=sys.stderr)
 
