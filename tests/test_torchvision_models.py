@@ -281,6 +281,8 @@ def test_the_ph_branch_runs_on_the_users_own_models_by_node_name(tmp_path):
                 "data": {"dataset": "imagefolder", "root": str(tree), "image_size": 32},
                 "ph": {
                     "user_models": {"arch": "resnet18", "weights": [str(w) for w in weights], "nodes": nodes},
+                    "metrics": ["sw", "cka"],
+                    "representations": ["top_l2"],
                     "activations": {"n_images": 30, "batches": 2, "extract_batch": 16},
                     "specificity": {"layer": 4},
                     "sensitivity": {"layers": [2, 4]},
@@ -309,3 +311,16 @@ def test_the_ph_branch_runs_on_the_users_own_models_by_node_name(tmp_path):
     ]
     assert 0 < row["p_value"] <= 1
     assert (results / "figures/ph/sw/top_l2/figure6_specificity.png").exists()
+
+
+def test_more_mapper_images_than_the_split_holds_is_refused(tmp_path):
+    from cnntopo.mapper.foreground import main as foreground_main
+
+    tree = tmp_path / "data"
+    write_image_tree(tree / "train", per_class=3, side=40)
+    data = json.dumps({"dataset": "imagefolder", "root": str(tree), "image_size": 32})
+    with pytest.raises(SystemExit, match="mapper.n_images: 100 images were asked for, but the split holds 6"):
+        foreground_main(
+            ["masks", "--data", data, "--n-images", "100", "--method", "otsu", "--out", str(tmp_path / "m.npz")]
+        )
+    assert not (tmp_path / "m.npz").exists()

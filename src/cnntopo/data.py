@@ -231,8 +231,11 @@ def load_dataset(data: Mapping, train: bool) -> ImageSet:
 
 
 def image_subset(n_available: int, n_images: int | None, seed: int) -> np.ndarray:
-    """Sorted indices of the images used: all of them, or a seeded random subset of ``n_images``."""
-    if n_images is None or n_images >= n_available:
+    """Sorted indices of the images used: all of them, or a seeded random subset of ``n_images``
+    (more than ``n_available`` is a :class:`DataError`: the run would silently be smaller than asked)."""
+    if n_images is not None and n_images > n_available:
+        raise DataError(f"{n_images} images were asked for, but the split holds {n_available}")
+    if n_images is None or n_images == n_available:
         return np.arange(n_available)
     return np.sort(np.random.default_rng(seed).choice(n_available, n_images, replace=False))
 

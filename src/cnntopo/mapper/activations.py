@@ -213,6 +213,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         model, classifier = load_torchvision_model(args.arch, args.weights)
         nodes = args.nodes or default_nodes(args.arch)
         side = images.images.shape[1]
+        pre = classifier.preprocessing
+        if (pre.crop, pre.mean, pre.std) != (side, images.mean, images.std):
+            # One image size for every model, so that masks and points refer to the same pixels.
+            print(
+                f"note: {args.arch}'s weights enum preprocesses to {pre.crop} px (mean {pre.mean}, std {pre.std});"
+                f" this run's images are {side} px (mean {images.mean}, std {images.std}), as data sets them",
+                file=sys.stderr,
+            )
         shapes = node_shapes(model, nodes, side, args.arch)
         flat = {node: shape for node, shape in shapes.items() if len(shape) != 3}
         if flat:

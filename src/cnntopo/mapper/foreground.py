@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnntopo.data import image_subset, load_dataset
+from cnntopo.data import DataError, image_subset, load_dataset
 from cnntopo.layers import LayerInfo
 from cnntopo.models import build_model, model_layers
 from cnntopo.provenance import atomic_savez, write_table
@@ -240,7 +240,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         data = json.loads(args.data)
         method = mask_method(args.method, data["dataset"])
         train = load_dataset(data, train=True)
-        index = image_subset(len(train), args.n_images, args.subset_seed)
+        try:
+            index = image_subset(len(train), args.n_images, args.subset_seed)
+        except DataError as error:
+            sys.exit(f"error: mapper.n_images: {error} (set it to null for all of them)")
         images = train.images[index]
         if method == "deeplabv3":
             from cnntopo.torchvision_models import load_torchvision_model
