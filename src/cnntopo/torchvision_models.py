@@ -158,8 +158,9 @@ def missing_weights(models: list[tuple[str, str, str | None]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
-    import json
     import sys
+
+    from cnntopo.provenance import atomic_write_json
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.torchvision_models", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -182,8 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         sys.exit("error: weights files are missing (nothing is downloaded):\n  " + "\n  ".join(missing))
     found = {name: str(weights_file(arch, weights)) for name, arch, weights in models}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(found, indent=2) + "\n")
+    atomic_write_json(args.out, found)
     print(f"weights of {len(found)} models found", file=sys.stderr)
 
 

@@ -1,14 +1,18 @@
 """Point clouds of the mapper branch (SPEC branch 2): BatchNorm outputs under several samplings.
 
 Layers: the outputs of bn1 and bn2 of the 8 BasicBlocks (16 layers, bn2 before the
-residual add), ReLU applied, numbered 0..15 in forward order.
+residual add), ReLU applied, numbered 0..15 in forward order. For a torchvision classifier
+(the generalisation branch, ``--arch``): its feature nodes (:mod:`cnntopo.feature_nodes`),
+ReLU applied, numbered in the order given.
 
 Sampling modes, per image and layer (all seeded, the choice fixed before extraction):
 - ``random``: one spatial position, uniformly;
 - ``full``: every position; if the cloud would exceed ``full_cap`` points, ``full_cap``
   (image, position) pairs are drawn without replacement (the authors drew with replacement);
 - ``foreground{p}`` / ``background{p}``: the p positions whose receptive field holds the
-  most foreground (background) (:mod:`cnntopo.mapper.foreground`), ties broken at random.
+  most foreground (background) (:mod:`cnntopo.mapper.foreground`), ties broken at random;
+  for a torchvision classifier, the positions whose image cell holds the most (the cell share
+  stands in for the receptive field: :func:`~cnntopo.mapper.foreground.grid_position_weights`).
 
 Extraction streams over the images in batches: only one batch of activation tensors is in
 memory, and each layer's selected points are appended to a Zarr store as they come.
@@ -95,7 +99,8 @@ def image_noise(index: int, shape: tuple[int, ...], sigma: float, seed: int) -> 
 
 
 def hooked_layers(model: nn.Module, layers: Sequence[LayerInfo]) -> Callable[[torch.Tensor], dict[int, torch.Tensor]]:
-    """``x -> {layer index: ReLU of that module's output}`` for modules of ``model`` named by ``layers``."""
+    """``x -> {layer index: ReLU of that module's output}`` for modules of ``model`` named by ``layers``
+    (forward hooks, left on the model: a job extracts from one model)."""
     modules = dict(model.named_modules())
     outputs: dict[int, torch.Tensor] = {}
     for l in layers:

@@ -1,4 +1,5 @@
-"""Extract the point clouds of every Conv2d layer of a trained model into a Zarr store.
+"""Extract the point clouds of every Conv2d layer of a trained model into a Zarr store (of the
+feature nodes a user names, for their own torchvision models: ``--arch``, ``--nodes``).
 
 For each of B random batches of N test images (the same images for every model,
 fixed by ``data_seed``), the raw Conv2d outputs (before BatchNorm and ReLU) are
