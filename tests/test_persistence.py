@@ -80,3 +80,9 @@ def test_diagram_files_round_trip(tmp_path, real_clouds):
     h1, meta = load_diagrams(tmp_path / "b.npz", dim=1)
     assert meta["seed"] == 2 and len(h1) == 3 and np.array_equal(h1[2], diagrams[16][1])
     assert np.load(tmp_path / "b.npz")["layer08_h0"].shape == diagrams[8][0].shape  # plain numpy reads it
+
+
+def test_giotto_threads_give_the_same_diagrams(real_clouds):
+    for cloud in real_clouds:
+        one, two = persistence_diagrams(cloud, threads=1), persistence_diagrams(cloud, threads=2)
+        assert all(np.array_equal(a, b) for a, b in zip(one, two))

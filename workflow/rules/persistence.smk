@@ -10,7 +10,7 @@ rule persistence_diagrams:
         "results/benchmarks/persistence_diagrams/{branch}/{representation}/seed{seed}_batch{batch}.tsv"
     conda:
         ENVIRONMENT
-    threads: 1
+    threads: PH["persistence"]["threads"]
     resources:
         mem_mb=estimate("persistence_diagrams_mem"),
         runtime=estimate("persistence_diagrams_runtime"),
@@ -20,4 +20,4 @@ rule persistence_diagrams:
     shell:
         "python -m cnntopo.ph.persistence --store {input.store} --batch {wildcards.batch}"
         " --maxdim {params.maxdim} --backend {params.backend} --representation {wildcards.representation}"
-        " --out {output} > {log} 2>&1"
+        " --threads {threads} --out {output} > {log} 2>&1"

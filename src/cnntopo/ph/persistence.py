@@ -32,8 +32,11 @@ def distance_matrix(cloud: np.ndarray) -> np.ndarray:
     return squareform(pdist(np.asarray(cloud, dtype=np.float64), metric="euclidean"))
 
 
-def persistence_diagrams(cloud: np.ndarray, maxdim: int = 1, backend: str = "giotto") -> list[np.ndarray]:
-    """Vietoris-Rips diagrams of an ``(N, c)`` point cloud.
+def persistence_diagrams(
+    cloud: np.ndarray, maxdim: int = 1, backend: str = "giotto", threads: int = 1
+) -> list[np.ndarray]:
+    """Vietoris-Rips diagrams of an ``(N, c)`` point cloud (``threads``: giotto-ph's ``n_threads``;
+    ripser.py runs on one).
 
     Returns ``maxdim + 1`` float64 arrays of shape ``(k, 2)`` (birth, death), in
     distance units, sorted by (birth, death); H0 holds one point with death
@@ -55,7 +58,7 @@ def persistence_diagrams(cloud: np.ndarray, maxdim: int = 1, backend: str = "gio
     elif backend == "giotto":
         from gph import ripser_parallel
 
-        diagrams = ripser_parallel(distances, maxdim=maxdim, metric="precomputed", n_threads=1)["dgms"]
+        diagrams = ripser_parallel(distances, maxdim=maxdim, metric="precomputed", n_threads=threads)["dgms"]
     else:
         raise ValueError(f"unknown PH backend {backend!r}; choose one of {BACKENDS}")
     return [_sorted(np.asarray(d, dtype=np.float64).reshape(-1, 2)) for d in diagrams]
@@ -89,7 +92,7 @@ def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
 
 
 def diagrams_of_store_batch(
-    store_path: Path, batch: int, maxdim: int, backend: str, representation: str = "top_l2"
+    store_path: Path, batch: int, maxdim: int, backend: str, representation: str = "top_l2", threads: int = 1
 ) -> tuple[dict[int, list[np.ndarray]], dict]:
     """Diagrams of every layer's ``representation`` cloud of one batch of an activation store, with their metadata."""
     store = open_store(store_path)
@@ -99,7 +102,8 @@ def diagrams_of_store_batch(
     diagrams = {}
     for layer in layers:
         try:
-            diagrams[layer] = persistence_diagrams(store.layer(layer, representation)[batch], maxdim, backend)
+            cloud = store.layer(layer, representation)[batch]
+            diagrams[layer] = persistence_diagrams(cloud, maxdim, backend, threads)
         except ValueError as error:
             raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
     meta = {
@@ -123,9 +127,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--maxdim", type=int, default=1)
     parser.add_argument("--backend", choices=BACKENDS, default="giotto")
     parser.add_argument("--representation", default="top_l2", help="which clouds of the store (cnntopo.ph.sampling)")
+    parser.add_argument("--threads", type=int, default=1, help="giotto-ph's threads (the job's cores)")
     parser.add_argument("--out", type=Path, required=True, help="output: diagrams (.npz)")
     args = parser.parse_args(argv)
-    diagrams, meta = diagrams_of_store_batch(args.store, args.batch, args.maxdim, args.backend, args.representation)
+    diagrams, meta = diagrams_of_store_batch(
+        args.store, args.batch, args.maxdim, args.backend, args.representation, args.threads
+    )
     save_diagrams(args.out, diagrams, meta)
     sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
     print(f"{args.out}: H1 points per layer {sizes}", file=sys.stderr)
