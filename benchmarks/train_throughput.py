@@ -24,6 +24,7 @@ import torch
 from cnntopo.data import CIFAR10_MEAN, CIFAR10_STD, ImageSet
 from cnntopo.provenance import library_versions, resolve_device
 from cnntopo.train import Recipe, train_seed_model
+from summary import record
 
 PAPER_RECIPE = dict(lr_peak=1.0, lr_peak_epoch=5, momentum=0.9, weight_decay=5e-4, flip=True, translate=2, cutout=8)
 
@@ -79,6 +80,17 @@ def main() -> None:
             f"{r['width']:>5} {r['batch_size']:>5} {r['images']:>7} {r['images_per_second_last_epoch']:>19.1f} "
             f"{50_000 / r['images_per_second_last_epoch'] / 60:>19.1f}  {r['device']} ({r['threads']} threads)"
         )
+    record(
+        "train_throughput",
+        [
+            {
+                "measure": f"training, width {r['width']}, batch {r['batch_size']}, {r['device']}",
+                "ours": r["images_per_second_last_epoch"],
+                "unit": "images/s (last epoch)",
+            }
+            for r in rows
+        ],
+    )
     if args.out:
         args.out.write_text(
             json.dumps(
