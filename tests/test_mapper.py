@@ -143,3 +143,23 @@ def test_a_sampling_draw_depends_on_the_mode_name_not_its_place_in_the_list(monk
     assert all(np.array_equal(x, y) for x, y in zip(before, after))
     other_mode = select_points("full", 50, 16, seed=0, layer=3, full_cap=50)
     assert not np.array_equal(before[1], other_mode[1])
+
+
+def test_one_eps_graph_serves_a_sweep_with_the_brute_force_graphs():
+    from scipy.spatial.distance import cdist
+
+    from cnntopo.mapper.graph import eps_neighbour_graph, mapper_sweep
+
+    rng = np.random.default_rng(4)
+    latent = rng.standard_normal((1500, 3))
+    cloud = np.maximum(latent @ rng.standard_normal((3, 20)), 0).astype(np.float32)
+    cloud = np.vstack([cloud, cloud[:40]])  # duplicates: neighbours at distance 0
+    eps = 0.6
+    graph = eps_neighbour_graph(cloud, eps, chunk=128)
+    exact = cdist(cloud.astype(np.float64), cloud.astype(np.float64)) <= eps
+    assert (graph != graph.T).nnz == 0 and np.array_equal(graph.toarray() > 0, exact & ~np.eye(len(cloud), dtype=bool))
+    settings = [(10, 0.3), (15, 0.5), (6, 0.2)]
+    for (n, p), swept in zip(settings, mapper_sweep(cloud, settings, 5, eps)):
+        brute = mapper_graph(cloud, n, p, 5, eps)
+        assert {frozenset(m.tolist()) for m in swept.nodes} == {frozenset(m.tolist()) for m in brute.nodes}
+        assert swept.edges == brute.edges and len(brute.nodes) > 3

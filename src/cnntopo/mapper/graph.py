@@ -84,6 +84,47 @@ def knee_eps(sorted_distances: np.ndarray) -> tuple[float, str]:
     return float(np.median(y)), "median"
 
 
+def eps_neighbour_graph(
+    points: np.ndarray, eps: float, max_norm_gap: float = np.inf, chunk: int = 512
+) -> sparse.csr_matrix:
+    """``(n, n)`` symmetric CSR of the float64 distances ``<= eps`` between the rows of ``points``
+    whose norms differ by at most ``max_norm_gap`` (the diagonal held as explicit zeros;
+    duplicates at the smallest positive float).
+
+    Only points whose norms differ by at most ``eps`` can be that close (triangle inequality),
+    and DBSCAN only compares points of one preimage, whose norms differ by at most an interval's
+    length: each chunk of norm-sorted points is compared with its window of norms only. One
+    graph serves every preimage of every cover of a sweep (:func:`mapper_sweep`).
+    """
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    x = np.asarray(points, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1)
+    order = np.argsort(norms, kind="stable")
+    sorted_norms = norms[order]
+    gap = min(eps, max_norm_gap)
+    rows, cols, values = [], [], []
+    for start in range(0, len(x), chunk):
+        # Forward only: the pairs with an earlier chunk were found from that chunk.
+        stop = min(start + chunk, len(x))
+        chosen = order[start:stop]
+        high = np.searchsorted(sorted_norms, sorted_norms[stop - 1] + gap, side="right")
+        window = order[start:high]
+        squared = euclidean_distances(x[chosen], x[window], squared=True)
+        gaps = sorted_norms[start:high][None, :] - sorted_norms[start:stop][:, None]
+        r, c = np.nonzero((squared <= eps * eps) & (gaps <= gap))
+        rows.append(chosen[r])
+        cols.append(window[c])
+        values.append(np.sqrt(squared[r, c]))
+    n = len(x)
+    # Sparse arithmetic drops stored zeros: duplicates are kept at the smallest positive float.
+    distances = np.maximum(np.concatenate(values), np.finfo(np.float64).smallest_subnormal)
+    graph = sparse.csr_matrix((distances, (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    graph = graph.maximum(graph.T).tocsr()  # both directions; a pair found twice (in one chunk) keeps one value
+    graph.setdiag(0.0)
+    return graph
+
+
 @dataclass
 class MapperGraph:
     """Nodes (lists of point indices), edges (node index pairs) and the parameters that made them."""
@@ -117,8 +158,13 @@ def mapper_graph(
     min_samples: int = 5,
     eps: float | None = None,
     seed: int = 0,
+    neighbours: sparse.csr_matrix | None = None,
 ) -> MapperGraph:
-    """The mapper graph of an ``(n, c)`` cloud under the l2-norm lens (module docstring)."""
+    """The mapper graph of an ``(n, c)`` cloud under the l2-norm lens (module docstring).
+
+    ``neighbours``: the cloud's :func:`eps_neighbour_graph` for this ``eps``; DBSCAN then reads
+    each preimage's neighbourhoods from it instead of computing them.
+    """
     points = np.asarray(points)
     if eps is None:
         eps, how = knee_eps(nearest_neighbour_distances(points, seed=seed))
@@ -132,10 +178,15 @@ def mapper_graph(
         members = np.flatnonzero((lens >= low) & (lens <= high))
         if len(members) < min_samples:
             continue
-        # float64: scikit-learn computes float32 distances by upcasting chunk by chunk, which is slower.
-        labels = DBSCAN(eps=eps, min_samples=min_samples, algorithm="brute").fit_predict(
-            points[members].astype(np.float64)
-        )
+        if neighbours is not None:
+            labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(
+                neighbours[members][:, members]
+            )
+        else:
+            # float64: scikit-learn computes float32 distances by upcasting chunk by chunk, which is slower.
+            labels = DBSCAN(eps=eps, min_samples=min_samples, algorithm="brute").fit_predict(
+                points[members].astype(np.float64)
+            )
         for cluster in range(labels.max() + 1):
             nodes.append(members[labels == cluster])
             node_interval.append(index)
@@ -151,6 +202,32 @@ def mapper_graph(
         "norm_range": [float(norms.min()), float(norms.max())],  # lens 0 and 1 in activation-norm units
     }
     return MapperGraph(nodes, edges, node_interval, params)
+
+
+def mapper_sweep(
+    points: np.ndarray,
+    settings: Sequence[tuple[int, float]],
+    min_samples: int = 5,
+    eps: float | None = None,
+    seed: int = 0,
+) -> list[MapperGraph]:
+    """Mapper graphs of one cloud for several ``(n_intervals, overlap)`` settings, one eps (given, or
+    the knee) and one :func:`eps_neighbour_graph` for all of them."""
+    points = np.asarray(points)
+    how = "given"
+    if eps is None:
+        eps, how = knee_eps(nearest_neighbour_distances(points, seed=seed))
+    norms = np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1)
+    # Two points of one preimage differ in lens by at most the interval's length, in norm by that
+    # times the norm range (the lens is the min-max scaled norm); a hair more for rounding.
+    longest = max(float(np.diff(cover_intervals(n, p), axis=1).max()) for n, p in settings)
+    neighbours = eps_neighbour_graph(points, eps, longest * (norms.max() - norms.min()) * (1 + 1e-9))
+    graphs = []
+    for n_intervals, overlap in settings:
+        graph = mapper_graph(points, n_intervals, overlap, min_samples, eps, seed, neighbours)
+        graph.params.update(eps_from=how, neighbour_graph_entries=int(neighbours.nnz))
+        graphs.append(graph)
+    return graphs
 
 
 def _shared_point_edges(nodes: Sequence[np.ndarray], n_points: int) -> list[tuple[int, int]]:
