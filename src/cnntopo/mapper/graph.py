@@ -10,6 +10,8 @@ Nodes are clusters, edges join nodes that share points.
 Neighbours are found by brute force (BLAS, chunked by scikit-learn), which beats trees in
 hundreds of dimensions. DBSCAN runs per preimage, so its memory is bounded by the largest
 preimage's neighbourhoods, not by the whole cloud; the cloud stays in its stored float32.
+A sweep of cover settings (:func:`mapper_sweep`) instead computes one eps-neighbour graph of
+the cloud, restricted to pairs that can share a preimage, and every DBSCAN reads it.
 """
 
 from __future__ import annotations
