@@ -16,7 +16,7 @@ sum over the class's images with their number in ``num_inputs``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -187,42 +187,24 @@ def concatenate_sets(parts: list[ProfileSet]) -> ProfileSet:
 
 
 def save_profiles(path: str | Path, profiles: ProfileSet) -> None:
-    """Write a :class:`ProfileSet` as one ``.npz`` (the format is documented in the README)."""
-    atomic_savez(
-        path,
-        compressed=True,
-        kind=np.array(profiles.kind),
-        tracing=np.array(profiles.tracing),
-        theta=np.array(profiles.theta),
-        layer_names=np.array(profiles.layer_names),
-        layer_ops=np.array(profiles.layer_ops),
-        layer_shapes=profiles.layer_shapes,
-        labels=profiles.labels,
-        predictions=profiles.predictions,
-        neurons=profiles.neurons,
-        neuron_weights=profiles.neuron_weights,
-        synapses=profiles.synapses,
-        synapse_weights=profiles.synapse_weights,
-    )
+    """Write a :class:`ProfileSet` as one ``.npz``, one array per field (the format is documented in the README)."""
+    atomic_savez(path, compressed=True, **{f.name: np.asarray(getattr(profiles, f.name)) for f in fields(ProfileSet)})
 
 
 def load_profiles(path: str | Path) -> ProfileSet:
     """Read a :class:`ProfileSet` written by :func:`save_profiles`."""
     with np.load(path, allow_pickle=False) as data:
-        return ProfileSet(
-            kind=str(data["kind"]),
-            tracing=str(data["tracing"]),
-            theta=float(data["theta"]),
-            layer_names=tuple(str(n) for n in data["layer_names"]),
-            layer_ops=tuple(str(n) for n in data["layer_ops"]),
-            layer_shapes=data["layer_shapes"],
-            labels=data["labels"],
-            predictions=data["predictions"],
-            neurons=data["neurons"],
-            neuron_weights=data["neuron_weights"],
-            synapses=data["synapses"],
-            synapse_weights=data["synapse_weights"],
-        )
+        stored = {f.name: data[f.name] for f in fields(ProfileSet)}
+    return ProfileSet(
+        **{
+            **stored,
+            "kind": str(stored["kind"]),
+            "tracing": str(stored["tracing"]),
+            "theta": float(stored["theta"]),
+            "layer_names": tuple(str(n) for n in stored["layer_names"]),
+            "layer_ops": tuple(str(n) for n in stored["layer_ops"]),
+        }
+    )
 
 
 def class_jaccard(profiles: ProfileSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
