@@ -14,7 +14,8 @@ import yaml
 from PIL import Image
 
 from cnntopo.data import DataError, read_class_folders
-from cnntopo.feature_nodes import check_nodes, default_nodes, node_shapes
+from cnntopo.feature_nodes import check_nodes, node_shapes
+from cnntopo.layers import default_nodes
 from cnntopo.profile.profiles import load_profiles
 from cnntopo.provenance import read_table
 from cnntopo.store import open_store

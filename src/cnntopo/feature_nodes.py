@@ -2,8 +2,8 @@
 
 Node names are those of ``torchvision.models.feature_extraction.get_graph_node_names`` in eval
 mode: module paths for module calls, and names such as ``inception5b.cat`` or ``x.add`` for the
-functions the forward pass calls. ``LAST_LAYERS`` holds SPEC's last layer of the four
-architectures of the paper's Figure 13 (:data:`cnntopo.layers.TORCHVISION_LAST_LAYERS`).
+functions the forward pass calls. SPEC's last layer of the four architectures of the paper's
+Figure 13 is :func:`cnntopo.layers.default_nodes` (torch-free, for the workflow's parse too).
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnntopo.layers import TORCHVISION_LAST_LAYERS
 from cnntopo.torchvision_compat import torchvision_submodule
-
-LAST_LAYERS = {arch: node for arch, (node, _) in TORCHVISION_LAST_LAYERS.items()}
 
 
 def _feature_extraction():
@@ -27,15 +24,6 @@ def _feature_extraction():
 def feature_node_names(model: nn.Module) -> list[str]:
     """Every node name of ``model``'s eval-mode graph, in execution order."""
     return list(_feature_extraction().get_graph_node_names(model)[1])
-
-
-def default_nodes(arch: str) -> list[str]:
-    """SPEC's last layer of ``arch``; other architectures must name their nodes."""
-    if arch not in LAST_LAYERS:
-        raise ValueError(
-            f"no default layer for {arch!r} (known: {', '.join(LAST_LAYERS)}): list its feature nodes in the config"
-        )
-    return [LAST_LAYERS[arch]]
 
 
 def check_nodes(model: nn.Module, nodes: Sequence[str], arch: str = "the model") -> None:

@@ -36,6 +36,17 @@ STAGE_WIDTHS = (1, 2, 4, 8)
 LAYER_KINDS = ("conv", "block_bn")
 
 
+def default_nodes(arch: str) -> list[str]:
+    """SPEC's last layer of a torchvision ``arch`` (:data:`TORCHVISION_LAST_LAYERS`); other
+    architectures must name their nodes."""
+    if arch not in TORCHVISION_LAST_LAYERS:
+        raise ValueError(
+            f"no default layer for {arch!r} (known: {', '.join(TORCHVISION_LAST_LAYERS)}):"
+            " list its feature nodes in the config"
+        )
+    return [TORCHVISION_LAST_LAYERS[arch][0]]
+
+
 @dataclass(frozen=True)
 class LayerInfo:
     index: int  # position in forward order among the layers of its kind

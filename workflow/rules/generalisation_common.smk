@@ -1,6 +1,6 @@
 # Constants and input functions of the generalisation branch (generalisation.smk, the paper's Figure 13):
 # mapper graphs of torchvision classifiers from local weights; their graphs' variant is NAME/MODE.
-from cnntopo.layers import TORCHVISION_LAST_LAYERS
+from cnntopo.layers import default_nodes
 
 GENERALISATION = config["generalisation"]
 GENERALISATION_MODELS = {m["name"]: m for m in GENERALISATION["models"]}
@@ -9,7 +9,7 @@ GENERALISATION_MODELS = {m["name"]: m for m in GENERALISATION["models"]}
 def generalisation_nodes(name):
     """The model's feature nodes: the config's, or SPEC's last layer of its architecture."""
     model = GENERALISATION_MODELS[name]
-    return model["nodes"] or [TORCHVISION_LAST_LAYERS[model["arch"]][0]]
+    return model["nodes"] or default_nodes(model["arch"])
 
 
 def generalisation_inputs(wildcards):

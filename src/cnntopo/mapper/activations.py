@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.feature_nodes import default_nodes, feature_extractor, node_shapes
-from cnntopo.layers import LayerInfo
+from cnntopo.feature_nodes import feature_extractor, node_shapes
+from cnntopo.layers import LayerInfo, default_nodes
 from cnntopo.mapper.foreground import grid_position_weights, position_weights
 from cnntopo.models import load_model, model_layers
 from cnntopo.provenance import add_device_options, device_from_options, progress_bar, stable_digest
