@@ -111,12 +111,19 @@ def ph_model_weights(wildcards):
     return PH_USER["weights"][int(wildcards.seed)] if wildcards.branch == "ph" else []
 
 
+def torchvision_options(arch, weights=None, nodes=()):
+    """--arch ARCH, --weights FILE when the config names one (else the job reads torchvision's own
+    file) and --nodes NODE ...: how every job is given a torchvision model."""
+    parts = ["--arch", arch, *(["--weights", weights] if weights else []), *(["--nodes", *nodes] if nodes else [])]
+    return " ".join(shlex.quote(str(part)) for part in parts)
+
+
 def ph_model_options(wildcards, input):
     if PH_USER is None:
         return f"--weights {input.weights}"
-    nodes = " ".join(shlex.quote(node) for node in PH_USER["nodes"])
-    source = f"--weights {shlex.quote(input.weights)}" if wildcards.branch == "ph" else f"--init-seed {wildcards.seed}"
-    return f"--arch {shlex.quote(PH_USER['arch'])} --nodes {nodes} {source} --seed {wildcards.seed}"
+    trained = wildcards.branch == "ph"
+    model = torchvision_options(PH_USER["arch"], input.weights if trained else None, PH_USER["nodes"])
+    return f"{model}{'' if trained else f' --init-seed {wildcards.seed}'} --seed {wildcards.seed}"
 
 
 def data_json(wildcards=None):

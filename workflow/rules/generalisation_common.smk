@@ -33,9 +33,8 @@ def generalisation_weight_options(wildcards):
 
 def generalisation_model_options(wildcards, input):
     model = GENERALISATION_MODELS[wildcards.model]
-    weights = f" --weights {shlex.quote(input.weights)}" if model["weights"] else ""
-    nodes = " ".join(shlex.quote(node) for node in generalisation_nodes(wildcards.model))
-    return f"--arch {shlex.quote(model['arch'])}{weights} --nodes {nodes}"
+    weights = input.weights if model["weights"] else None
+    return torchvision_options(model["arch"], weights, generalisation_nodes(wildcards.model))
 
 
 def generalisation_graph_files(last_only=False):

@@ -31,8 +31,8 @@ def profile_source(wildcards, input):
     entry = PROFILE_TORCHVISION.get(wildcards.model)
     if entry is None:
         return f"--weights {shlex.quote(input.weights)} --data {shlex.quote(data_json())}"
-    weights = f" --weights {shlex.quote(input.weights)}" if entry["weights"] else ""
-    return f"--arch {shlex.quote(entry['arch'])} --image-folder {shlex.quote(input.images)}{weights}"
+    model = torchvision_options(entry["arch"], input.weights if entry["weights"] else None)
+    return f"{model} --image-folder {shlex.quote(input.images)}"
 
 
 def profile_outputs(pattern, kinds=None):
