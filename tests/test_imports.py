@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from workflow_helpers import REPO, workflow_copy
+from workflow_helpers import REPO, snakemake_env, workflow_copy
 
 TORCH_FREE = [
     "cnntopo.config",
@@ -33,7 +33,7 @@ TORCH_FREE = [
 def _imports_torch(code: str, cwd=REPO) -> bool:
     """Whether running ``code`` in a fresh interpreter imports torch; the code must succeed."""
     probe = f"import atexit, sys\natexit.register(lambda: print('torch' in sys.modules))\n{code}"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=snakemake_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.strip().splitlines()[-1] == "True"
 

@@ -90,6 +90,7 @@ def test_the_slurm_profile_runs_every_job_through_sbatch_with_local_results(clus
         "--slurm-init-seconds-before-status-checks",
         "1",
         check=False,
+        slurm=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
 

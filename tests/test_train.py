@@ -12,7 +12,15 @@ import torch
 
 from cnntopo.data import load_digits_split
 from cnntopo.models import ModelSpec, build_model, load_model, save_weights
-from cnntopo.train import Recipe, augment, epoch_generator, learning_rate, train_seed_model, triangular_lr
+from cnntopo.train import (
+    Recipe,
+    augment,
+    epoch_generator,
+    learning_rate,
+    train_seed_model,
+    train_seed_models,
+    triangular_lr,
+)
 
 RECIPE = Recipe(
     epochs=2,
@@ -51,6 +59,45 @@ def test_same_seed_gives_bit_identical_weights_and_other_seeds_differ(digits, tm
     assert metrics["epochs"] == 2 and len(metrics["history"]) == 2
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["device"] == "cpu"
     assert metrics["versions"]["torch"].startswith("2.13.0")
+
+
+def test_seeds_trained_together_end_with_the_weights_each_gets_alone(digits, tmp_path):
+    alone = {seed: _train(digits, seed, tmp_path) for seed in (3, 4)}
+    checkpoints = [tmp_path / "together3.ckpt", tmp_path / "together4.ckpt"]
+    together = train_seed_models(
+        *digits, "resnet18_option_a", 4, [3, 4], RECIPE, checkpoints, torch.device("cpu"), progress=False
+    )
+    for seed, (model, metrics) in zip((3, 4), together):
+        weights, reference = model.state_dict(), alone[seed][0]
+        assert all(torch.equal(weights[k], reference[k]) for k in reference)
+        assert metrics["seed"] == seed and metrics["concurrent_seeds"] == 2
+        assert [h["loss"] for h in metrics["history"]] == [h["loss"] for h in alone[seed][1]["history"]]
+
+    # A seed resumed from a finished checkpoint trains no further while the other trains from scratch.
+    checkpoints[1].unlink()
+    resumed = train_seed_models(
+        *digits, "resnet18_option_a", 4, [3, 4], RECIPE, checkpoints, torch.device("cpu"), progress=False
+    )
+    for seed, (model, _) in zip((3, 4), resumed):
+        weights, reference = model.state_dict(), alone[seed][0]
+        assert all(torch.equal(weights[k], reference[k]) for k in reference)
+
+
+def test_one_checkpoint_per_distinct_seed_is_required(digits, tmp_path):
+    with pytest.raises(ValueError, match="one checkpoint per distinct seed"):
+        train_seed_models(*digits, "resnet18_option_a", 4, [1, 1], RECIPE, [tmp_path / "a", tmp_path / "b"], "cpu")
+
+
+@pytest.mark.slow
+def test_a_compiled_model_trains_and_saves_plain_weights(digits, tmp_path):
+    recipe = replace(RECIPE, epochs=1, compile=True)
+    model, metrics = train_seed_model(
+        *digits, "resnet18_option_a", 4, 3, recipe, tmp_path / "c.ckpt", torch.device("cpu"), progress=False
+    )
+    plain = build_model("resnet18_option_a", 4, 10)
+    plain.load_state_dict(model.state_dict())  # no torch.compile wrapper names in the saved keys
+    assert metrics["compiled"] and np.isfinite(metrics["history"][0]["loss"])
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
 
 
 def test_triangular_schedule_rises_to_peak_and_falls_to_zero():

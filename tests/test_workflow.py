@@ -327,6 +327,24 @@ def test_changing_a_setting_reruns_its_rules_and_what_depends_on_them_only(
     assert planned_jobs(out) == expected
 
 
+def test_seeds_trained_together_by_one_job_get_the_weights_of_one_job_each(finished_run, tmp_path):
+    import torch
+
+    workdir = workflow_copy(tmp_path / "together")
+    config = yaml.safe_load((workdir / "config/test.yaml").read_text())
+    config["ph"]["train"]["concurrent_seeds"] = 2
+    (workdir / "together.yaml").write_text(yaml.safe_dump(config))
+    targets = [f"results/models/ph/seed{seed}.pt" for seed in (0, 1)]
+    plan = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "together.yaml", *targets).stdout)
+    assert plan == {"train_models_0_1": 1}
+    run_snakemake(workdir, "--cores", "1", "--configfile", "together.yaml", *targets)
+    assert "seed 1 epoch 2/2" in (workdir / "results/logs/train_models/ph/seeds0-1.log").read_text()
+    for target in targets:
+        together = torch.load(workdir / target, weights_only=True)["state_dict"]
+        alone = torch.load(finished_run / target, weights_only=True)["state_dict"]
+        assert all(torch.equal(together[k], alone[k]) for k in alone)
+
+
 def test_a_bad_config_stops_before_any_job_with_one_clear_message(tmp_path):
     workdir = workflow_copy(tmp_path)
     bad = tmp_path / "bad.yaml"

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,15 +25,42 @@ def workflow_copy(target: Path) -> Path:
     return target
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run this environment's Snakemake in ``workdir``; the rules find this environment's python first on PATH."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def snakemake_env(slurm: bool = False) -> dict[str, str]:
+    """The environment of a test's Snakemake: this environment's python first on PATH (the rules run it).
+
+    Unless ``slurm``, ``scontrol`` is a stub that fails at once: the SLURM executor plugin runs
+    ``scontrol show config`` whenever Snakemake starts, whichever executor is used, and where a SLURM
+    client has no controller to reach (here, once the SLURM test has stopped its cluster) each start
+    waits 9 s for it. The local runs never use SLURM, so the stub changes nothing but that wait.
+    """
+    path = [str(Path(sys.executable).parent), os.environ["PATH"]]
+    if not slurm:
+        path.insert(0, str(_failing_scontrol()))
+    return {**os.environ, "PATH": os.pathsep.join(path)}
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, slurm: bool = False) -> subprocess.CompletedProcess:
+    """Run this environment's Snakemake in ``workdir`` (on SLURM only with ``slurm``: see snakemake_env)."""
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        env=snakemake_env(slurm),
+        capture_output=True,
+        text=True,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def _failing_scontrol() -> Path:
+    folder = Path(tempfile.gettempdir()) / "cnntopo-tests-no-scontrol"
+    stub = folder / "scontrol"
+    if not stub.exists():
+        folder.mkdir(exist_ok=True)
+        stub.write_text("#!/bin/sh\nexit 1\n")
+        stub.chmod(0o755)
+    return folder
 
 
 def planned_jobs(stdout: str) -> dict[str, int]:

@@ -42,14 +42,15 @@ def activation_floats_per_image(width: int, side: int) -> float:
     return width * side**2 * (5 + 4 / 2 + 4 / 4 + 4 / 8)
 
 
-def train_mem_mb(data: Mapping[str, Any], width: int, batch_size: int, gpu: bool) -> int:
-    """Host memory of one training job: the dataset as uint8, plus (on CPU) the batch's saved tensors."""
+def train_mem_mb(data: Mapping[str, Any], width: int, batch_size: int, gpu: bool, models: int = 1) -> int:
+    """Host memory of one training job of ``models`` seeds: the dataset as uint8, plus (on CPU) each
+    model's batch of saved tensors."""
     n_train, n_test = split_sizes(data)
     side = image_side(data)
     dataset_mb = (n_train + n_test) * side**2 * 3 / 2**20
     # Autograd keeps about four tensors per conv output (conv, BN, ReLU, residual sum).
     batch_mb = 0.0 if gpu else 4 * 4 * batch_size * activation_floats_per_image(width, side) / 2**20
-    return int(_BASE_MB + 2 * dataset_mb + batch_mb)
+    return int(_BASE_MB + 2 * dataset_mb + models * batch_mb)
 
 
 def train_runtime_min(data: Mapping[str, Any], width: int, epochs: int, gpu: bool) -> int:
@@ -199,6 +200,20 @@ def train_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
 def train_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     section = _branch(config, wildcards)
     return train_runtime_min(config["data"], section["model"]["width"], section["train"]["epochs"], _gpu(config))
+
+
+def train_models_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """A job training ``ph.train.concurrent_seeds`` PH seeds in one process."""
+    ph = config["ph"]
+    models = ph["train"]["concurrent_seeds"]
+    return train_mem_mb(config["data"], ph["model"]["width"], ph["train"]["batch_size"], _gpu(config), models)
+
+
+def train_models_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Bounded by the seeds trained one after the other (what the CPU does)."""
+    ph = config["ph"]
+    single = train_runtime_min(config["data"], ph["model"]["width"], ph["train"]["epochs"], _gpu(config))
+    return ph["train"]["concurrent_seeds"] * single
 
 
 def extract_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:

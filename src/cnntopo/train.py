@@ -11,17 +11,25 @@ Recipe (SPEC, branch 1): SGD with momentum and weight decay, a per-iteration
 triangular learning rate (0 -> ``lr_peak`` at ``lr_peak_epoch`` -> 0 at the last
 epoch), horizontal flip + random translation + Cutout, flip-averaged test
 accuracy; mixed precision and channels_last on CUDA, fp32 on CPU.
+
+On CUDA the data set lives on the device as uint8, the generator of the data order and the
+augmentation is a device generator (same seed, other draws than on the CPU), and the step's
+statistics stay on the device until the epoch ends: the host only issues work. Several seeds
+can train in one process, each on its own stream (:func:`train_seed_models`). On CUDA the draws
+are reproducible on the same GPU model and torch version but the weights are not bit-identical
+run to run: cuDNN autotuning and its atomic-add kernels change the order of float sums.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -60,6 +68,8 @@ class Recipe:
     schedule: str = "triangular"  # or "step": lr_peak x gamma at each milestone epoch (the mapper model's recipe)
     milestones: tuple[int, ...] = ()
     gamma: float = 0.1
+    precision: str = "float16"  # CUDA autocast dtype: float16 (with loss scaling) or bfloat16; the CPU trains in fp32
+    compile: bool = False  # torch.compile the model (first epoch pays the compilation)
 
     @classmethod
     def from_config(cls, train: Mapping[str, Any]) -> Recipe:
@@ -90,27 +100,29 @@ def triangular_lr(step: int, steps_per_epoch: int, recipe: Recipe) -> float:
     )
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The CPU generator of one epoch's data order and augmentation, a pure function of (seed, epoch)."""
+def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The generator (on ``device``) of one epoch's data order and augmentation, a pure function of (seed, epoch)."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state))
+    return torch.Generator(device=device).manual_seed(int(state))
 
 
 def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torch.Tensor:
-    """Flip, translate and cut out a normalised batch ``(n, 3, H, W)``; random draws come from ``generator``."""
+    """Flip, translate and cut out a normalised batch ``(n, 3, H, W)``; random draws come from ``generator``
+    (on its own device, so a CUDA generator draws without the host)."""
     n, _, h, w = x.shape
+    draws = {"generator": generator, "device": generator.device}
     if recipe.flip:
-        flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+        flip = (torch.rand(n, **draws) < 0.5).to(x.device)
         x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
     if recipe.translate > 0:
         pad = recipe.translate
-        shift = torch.randint(0, 2 * pad + 1, (2, n), generator=generator).to(x.device)
+        shift = torch.randint(0, 2 * pad + 1, (2, n), **draws).to(x.device)
         padded = F.pad(x, (pad, pad, pad, pad)).permute(0, 2, 3, 1)  # (n, H + 2 pad, W + 2 pad, 3)
         rows = (shift[0].view(n, 1) + torch.arange(h, device=x.device)).view(n, h, 1)
         cols = (shift[1].view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, w)
         x = padded[torch.arange(n, device=x.device).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2).contiguous()
     if recipe.cutout > 0:
-        centre = torch.randint(0, max(h, w), (2, n), generator=generator).to(x.device)
+        centre = torch.randint(0, max(h, w), (2, n), **draws).to(x.device)
         ys = torch.arange(h, device=x.device).view(1, h, 1)
         xs = torch.arange(w, device=x.device).view(1, 1, w)
         half = recipe.cutout // 2
@@ -121,30 +133,57 @@ def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torc
     return x
 
 
+PRECISIONS = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class DeviceImages:
+    """An image set held on the training device: uint8 ``pixels`` ``(n, H, W, 3)``, int64 ``labels`` ``(n,)``.
+
+    Kept as uint8 (a quarter of float32) so that a whole training split stays on the GPU and a batch
+    is gathered there, with no per-step host indexing or copy.
+    """
+
+    pixels: torch.Tensor
+    labels: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def of(cls, images: ImageSet, device: torch.device) -> DeviceImages:
+        pixels = torch.from_numpy(images.images).to(device)
+        return cls(pixels, torch.from_numpy(images.labels).to(device), images.mean, images.std)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def model_input(self, index: slice | torch.Tensor) -> torch.Tensor:
+        """Normalised float32 ``(b, 3, H, W)`` of the images at ``index`` (channels_last on CUDA)."""
+        x = normalize(self.pixels[index], self.mean, self.std)
+        return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cuda" else x
+
+
 def evaluate(
-    model: nn.Module, images: ImageSet, device: torch.device, flip_average: bool, batch_size: int = 1000
+    model: nn.Module, images: DeviceImages, flip_average: bool, precision: str = "float16", batch_size: int = 1000
 ) -> float:
-    """Top-1 accuracy; with ``flip_average`` the logits of each image and its mirror image are summed."""
+    """Top-1 accuracy; with ``flip_average`` the logits of each image and its mirror image are summed.
+    Counts stay on the device and are read once."""
     model.eval()
-    correct = 0
-    with torch.no_grad(), _autocast(device):
+    correct = torch.zeros((), dtype=torch.int64, device=images.labels.device)
+    with torch.no_grad(), _autocast(images.labels.device, precision):
         for start in range(0, len(images), batch_size):
-            x = _to_model_input(torch.from_numpy(images.images[start : start + batch_size]), images, device)
+            x = images.model_input(slice(start, start + batch_size))
             logits = model(x)
             if flip_average:
                 logits = logits + model(x.flip(3))
-            labels = torch.from_numpy(images.labels[start : start + batch_size]).to(device)
-            correct += int((logits.argmax(1) == labels).sum())
-    return correct / len(images)
+            correct += (logits.argmax(1) == images.labels[start : start + batch_size]).sum()
+    return int(correct) / len(images)
 
 
-def _autocast(device: torch.device):
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
-
-
-def _to_model_input(batch_uint8: torch.Tensor, images: ImageSet, device: torch.device) -> torch.Tensor:
-    x = normalize(batch_uint8.to(device, non_blocking=True), images.mean, images.std)
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+def _autocast(device: torch.device, precision: str):
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}")
+    return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision], enabled=device.type == "cuda")
 
 
 def initial_model(arch: str, width: int, num_classes: int, seed: int) -> nn.Module:
@@ -153,6 +192,196 @@ def initial_model(arch: str, width: int, num_classes: int, seed: int) -> nn.Modu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build_model(arch, width, num_classes)
+
+
+class SeedRun:
+    """One seed's training: model, optimiser, loss scaler and history, checkpointed after every epoch.
+
+    A run owns a CUDA stream when several seeds train in one process (``stream=True``): their
+    steps are issued in turn and the GPU overlaps them. Everything a step needs is on the device
+    and nothing is read back before the epoch ends, so issuing never waits for the GPU.
+    """
+
+    def __init__(
+        self,
+        train: DeviceImages,
+        test: DeviceImages,
+        arch: str,
+        width: int,
+        num_classes: int,
+        seed: int,
+        recipe: Recipe,
+        checkpoint: Path,
+        signature: str,
+        stream: bool = False,
+    ) -> None:
+        self.train, self.test, self.seed, self.recipe, self.checkpoint = train, test, seed, recipe, checkpoint
+        self.signature = signature
+        self.device = device = train.labels.device
+        cuda = device.type == "cuda"
+        self.model = initial_model(arch, width, num_classes, seed).to(device)
+        if cuda:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if recipe.compile else self.model
+        # The fused CUDA kernel takes the loss scaler's inf check on the device; the default loop would
+        # read it back every step.
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=0.0,
+            momentum=recipe.momentum,
+            weight_decay=recipe.weight_decay,
+            nesterov=recipe.nesterov,
+            fused=True if cuda else None,
+        )
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cuda and recipe.precision == "float16")
+        self.stream = torch.cuda.Stream(device) if cuda and stream else None
+        if self.stream is not None:
+            self.stream.wait_stream(torch.cuda.current_stream(device))  # the data and weights copied above
+        self.steps_per_epoch = -(-len(train) // recipe.batch_size)
+        self.history: list[dict[str, float]] = []
+        self.seconds = 0.0
+        self.next_epoch = 0
+        if checkpoint.exists():
+            self._resume()
+
+    def _resume(self) -> None:
+        saved = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+        if saved.get("signature") != self.signature:
+            print(f"ignoring {self.checkpoint}: written for other settings", file=sys.stderr)
+            return
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.scaler.load_state_dict(saved["scaler"])
+        self.history, self.seconds, self.next_epoch = saved["history"], saved["seconds"], saved["epoch"] + 1
+        print(f"resuming seed {self.seed} after epoch {self.next_epoch} from {self.checkpoint}", file=sys.stderr)
+
+    def on_stream(self):
+        """Context in which this run's work is issued (its own CUDA stream, if it has one)."""
+        return torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
+
+    def begin_epoch(self) -> None:
+        self.started = time.perf_counter()
+        self.model.train()
+        self.generator = epoch_generator(self.seed, self.next_epoch, self.device)
+        self.order = torch.randperm(len(self.train), generator=self.generator, device=self.device)
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=self.device)
+
+    def step(self, step: int) -> None:
+        recipe = self.recipe
+        lr = learning_rate(self.next_epoch * self.steps_per_epoch + step, self.steps_per_epoch, recipe)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        index = self.order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+        x = augment(self.train.model_input(index), recipe, self.generator)
+        y = self.train.labels[index]
+        with _autocast(self.device, recipe.precision):
+            logits = self.forward(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.loss_sum += loss.detach().double() * len(index)
+        self.correct += (logits.argmax(1) == y).sum()
+
+    def end_epoch(self) -> dict[str, float]:
+        """Read the epoch's statistics (the one synchronisation of the epoch), test, checkpoint."""
+        n = len(self.train)
+        test_accuracy = evaluate(self.forward, self.test, flip_average=False, precision=self.recipe.precision)
+        self.seconds += time.perf_counter() - self.started
+        record = {
+            "epoch": self.next_epoch + 1,
+            "loss": float(self.loss_sum) / n,
+            "train_accuracy_augmented": int(self.correct) / n,
+            "test_accuracy": test_accuracy,
+            "seconds": self.seconds,
+        }
+        self.history.append(record)
+        print(
+            f"seed {self.seed} epoch {record['epoch']}/{self.recipe.epochs}: loss {record['loss']:.4f}, "
+            f"train acc (augmented) {record['train_accuracy_augmented']:.4f}, test acc {test_accuracy:.4f}, "
+            f"{self.seconds:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        tmp = Path(f"{self.checkpoint}.tmp")
+        torch.save(
+            {
+                "signature": self.signature,
+                "epoch": self.next_epoch,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "history": self.history,
+                "seconds": self.seconds,
+            },
+            tmp,
+        )
+        os.replace(tmp, self.checkpoint)
+        self.next_epoch += 1
+        return record
+
+
+def train_seed_models(
+    train_set: ImageSet,
+    test_set: ImageSet,
+    arch: str,
+    width: int,
+    seeds: Sequence[int],
+    recipe: Recipe,
+    checkpoints: Sequence[Path],
+    device: torch.device,
+    progress: bool = True,
+) -> list[tuple[nn.Module, dict[str, Any]]]:
+    """Train one model per seed in one process, their steps interleaved; checkpoint each after every
+    epoch to its ``checkpoints`` entry and resume from it if present.
+
+    On CUDA each seed runs on its own stream, so several small models share the GPU at once; on the
+    CPU the interleaving changes nothing: every seed ends with the weights it gets trained alone.
+    Returns, per seed, the trained model (eval mode) and its metrics: accuracies, per-epoch history,
+    seconds of training (summed over resumed runs; with several seeds, each seed's share of the
+    same wall time).
+    """
+    if len(seeds) != len(checkpoints) or len(set(seeds)) != len(seeds):
+        raise ValueError(
+            f"one checkpoint per distinct seed, got seeds {list(seeds)} and {len(checkpoints)} checkpoints"
+        )
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    train, test = DeviceImages.of(train_set, device), DeviceImages.of(test_set, device)
+    signatures = [
+        stable_digest(
+            {"arch": arch, "width": width, "seed": s, "recipe": asdict(recipe), "data": dataset_fingerprint(train_set)}
+        )
+        for s in seeds
+    ]
+    classes = len(train_set.classes)
+    runs = [
+        SeedRun(train, test, arch, width, classes, s, recipe, c, sig, stream=len(seeds) > 1)
+        for s, c, sig in zip(seeds, checkpoints, signatures)
+    ]
+    names = ", ".join(map(str, seeds))
+    for epoch in range(min(r.next_epoch for r in runs), recipe.epochs):
+        active = [r for r in runs if r.next_epoch == epoch]  # a resumed seed may be ahead of the others
+        for run in active:
+            with run.on_stream():
+                run.begin_epoch()
+        steps = runs[0].steps_per_epoch
+        bar = progress_bar(range(steps), desc=f"seed {names} epoch {epoch + 1}/{recipe.epochs}", disable=not progress)
+        for step in bar:
+            for run in active:
+                with run.on_stream():
+                    run.step(step)
+        records = []
+        for run in active:
+            with run.on_stream():
+                records.append(run.end_epoch())
+        bar.set_postfix(loss=" ".join(f"{r['loss']:.3f}" for r in records), refresh=False)
+        bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return [(run.model.eval(), _final_metrics(run, arch, width, train_set, len(seeds))) for run in runs]
 
 
 def train_seed_model(
@@ -166,145 +395,68 @@ def train_seed_model(
     device: torch.device,
     progress: bool = True,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Train one model; checkpoint after every epoch to ``checkpoint`` and resume from it if present.
+    """Train one model (:func:`train_seed_models` with one seed)."""
+    return train_seed_models(train_set, test_set, arch, width, [seed], recipe, [checkpoint], device, progress)[0]
 
-    Returns the trained model (eval mode) and its metrics: accuracies, per-epoch
-    history, seconds of training (summed over resumed runs).
-    """
-    num_classes = len(train_set.classes)
-    model = initial_model(arch, width, num_classes, seed).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-        torch.backends.cudnn.benchmark = True
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=0.0, momentum=recipe.momentum, weight_decay=recipe.weight_decay, nesterov=recipe.nesterov
-    )
-    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
-    signature = stable_digest(
-        {"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe), "data": dataset_fingerprint(train_set)}
-    )
-    history: list[dict[str, float]] = []
-    seconds = 0.0
-    first_epoch = 0
-    if checkpoint.exists():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if saved.get("signature") == signature:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scaler.load_state_dict(saved["scaler"])
-            history, seconds, first_epoch = saved["history"], saved["seconds"], saved["epoch"] + 1
-            print(f"resuming seed {seed} after epoch {first_epoch} from {checkpoint}", file=sys.stderr)
-        else:
-            print(f"ignoring {checkpoint}: written for other settings", file=sys.stderr)
 
-    n = len(train_set)
-    steps_per_epoch = -(-n // recipe.batch_size)
-    labels_all = torch.from_numpy(train_set.labels)
-    pixels_all = torch.from_numpy(train_set.images)
-    for epoch in range(first_epoch, recipe.epochs):
-        started = time.perf_counter()
-        model.train()
-        generator = epoch_generator(seed, epoch)
-        order = torch.randperm(n, generator=generator)
-        loss_sum, correct = 0.0, 0
-        bar = progress_bar(
-            range(steps_per_epoch), desc=f"seed {seed} epoch {epoch + 1}/{recipe.epochs}", disable=not progress
-        )
-        for step in bar:
-            lr = learning_rate(epoch * steps_per_epoch + step, steps_per_epoch, recipe)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-            x = augment(_to_model_input(pixels_all[index], train_set, device), recipe, generator)
-            y = labels_all[index].to(device)
-            with _autocast(device):
-                logits = model(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            loss_sum += float(loss.detach()) * len(index)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.3f}", refresh=False)
-        bar.close()
-        test_accuracy = evaluate(model, test_set, device, flip_average=False)
-        seconds += time.perf_counter() - started
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "loss": loss_sum / n,
-                "train_accuracy_augmented": correct / n,
-                "test_accuracy": test_accuracy,
-                "seconds": seconds,
-            }
-        )
-        print(
-            f"seed {seed} epoch {epoch + 1}/{recipe.epochs}: loss {loss_sum / n:.4f}, "
-            f"train acc (augmented) {correct / n:.4f}, test acc {test_accuracy:.4f}, {seconds:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        tmp = Path(f"{checkpoint}.tmp")
-        torch.save(
-            {
-                "signature": signature,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(),
-                "history": history,
-                "seconds": seconds,
-            },
-            tmp,
-        )
-        os.replace(tmp, checkpoint)
-
-    metrics = {
-        "seed": seed,
+def _final_metrics(run: SeedRun, arch: str, width: int, train_set: ImageSet, concurrent: int) -> dict[str, Any]:
+    recipe, device, n = run.recipe, run.device, len(run.train)
+    with run.on_stream():
+        accuracy = {
+            "train_accuracy": evaluate(run.forward, run.train, False, recipe.precision),
+            "test_accuracy": evaluate(run.forward, run.test, recipe.flip_tta, recipe.precision),
+            "test_accuracy_no_flip_average": evaluate(run.forward, run.test, False, recipe.precision),
+        }
+    return {
+        "seed": run.seed,
         "arch": arch,
         "width": width,
         "epochs": recipe.epochs,
-        "train_accuracy": evaluate(model, train_set, device, flip_average=False),
-        "test_accuracy": evaluate(model, test_set, device, flip_average=recipe.flip_tta),
-        "test_accuracy_no_flip_average": evaluate(model, test_set, device, flip_average=False),
-        "seconds": seconds,
-        "images_per_second": recipe.epochs * n / seconds if seconds > 0 else None,
+        **accuracy,
+        "seconds": run.seconds,
+        "images_per_second": recipe.epochs * n / run.seconds if run.seconds > 0 else None,
+        "concurrent_seeds": concurrent,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "precision": recipe.precision if device.type == "cuda" else "float32",
+        "compiled": recipe.compile,
         "threads": torch.get_num_threads(),
         "recipe": asdict(recipe),
         "train_images": n,
-        "test_images": len(test_set),
+        "test_images": len(run.test),
         "data_fingerprint": dataset_fingerprint(train_set),
-        "history": history,
+        "history": run.history,
         "versions": library_versions(),
         "platform": platform.platform(),
     }
-    return model.eval(), metrics
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.train", description="Train one seed model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m cnntopo.train", description="Train seed models (several at once: one path per seed)."
+    )
     parser.add_argument("--data", required=True, help="JSON of the config's data section")
     parser.add_argument("--arch", required=True)
     parser.add_argument("--width", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--weights", type=Path, required=True, help="output: weights file (.pt)")
-    parser.add_argument("--untrained", action="store_true", help="save the seed's initialisation, do not train")
+    parser.add_argument("--seed", type=int, nargs="+", required=True)
+    parser.add_argument("--weights", type=Path, nargs="+", required=True, help="output: weights file (.pt) per seed")
+    parser.add_argument("--untrained", action="store_true", help="save the seeds' initialisations, do not train")
     parser.add_argument("--recipe", help="JSON of the config's train section")
-    parser.add_argument("--metrics", type=Path, help="output: metrics (.json)")
-    parser.add_argument("--checkpoint", type=Path, help="per-epoch checkpoint, deleted when done")
+    parser.add_argument("--metrics", type=Path, nargs="+", help="output: metrics (.json) per seed")
+    parser.add_argument("--checkpoint", type=Path, nargs="+", help="per-epoch checkpoint per seed, deleted when done")
     add_device_options(parser)
     args = parser.parse_args(argv)
+    per_seed = {"--weights": args.weights, "--metrics": args.metrics, "--checkpoint": args.checkpoint}
+    for option, paths in per_seed.items():
+        if paths is not None and len(paths) != len(args.seed):
+            parser.error(f"{option} needs one path per seed ({len(args.seed)}), got {len(paths)}")
     data = json.loads(args.data)
     if args.untrained:
         test_set = load_dataset(data, train=False)
         spec = ModelSpec(args.arch, args.width, len(test_set.classes), int(test_set.images.shape[1]))
-        model = initial_model(args.arch, args.width, spec.num_classes, args.seed)
-        save_weights(
-            args.weights, model, spec, {"seed": args.seed, "classes": list(test_set.classes), "untrained": True}
-        )
-        print(f"seed {args.seed}: untrained {args.arch} (width {args.width}) saved to {args.weights}", file=sys.stderr)
+        for seed, weights in zip(args.seed, args.weights):
+            model = initial_model(args.arch, args.width, spec.num_classes, seed)
+            save_weights(weights, model, spec, {"seed": seed, "classes": list(test_set.classes), "untrained": True})
+            print(f"seed {seed}: untrained {args.arch} (width {args.width}) saved to {weights}", file=sys.stderr)
         return
     if args.recipe is None or args.metrics is None or args.checkpoint is None:
         parser.error("training needs --recipe, --metrics and --checkpoint (or --untrained)")
@@ -312,20 +464,25 @@ def main(argv: list[str] | None = None) -> None:
     device = device_from_options(args)
     recipe = Recipe.from_config(json.loads(args.recipe))
     train_set, test_set = load_dataset(data, train=True), load_dataset(data, train=False)
-    print(f"seed {args.seed}: {len(train_set)} training / {len(test_set)} test images on {device}", file=sys.stderr)
-    args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    model, metrics = train_seed_model(
-        train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device
-    )
-    spec = ModelSpec(args.arch, args.width, len(train_set.classes), int(train_set.images.shape[1]))
-    save_weights(args.weights, model, spec, {"seed": args.seed, "classes": list(train_set.classes)})
-    atomic_write_json(args.metrics, metrics)
-    args.checkpoint.unlink(missing_ok=True)
     print(
-        f"seed {args.seed}: train acc {metrics['train_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "
-        f"({'flip-averaged' if recipe.flip_tta else 'plain'}), {metrics['seconds']:.1f} s",
+        f"seeds {' '.join(map(str, args.seed))}: {len(train_set)} training / {len(test_set)} test images on {device}",
         file=sys.stderr,
     )
+    for checkpoint in args.checkpoint:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    trained = train_seed_models(train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device)
+    spec = ModelSpec(args.arch, args.width, len(train_set.classes), int(train_set.images.shape[1]))
+    for (model, metrics), seed, weights, metrics_path, checkpoint in zip(
+        trained, args.seed, args.weights, args.metrics, args.checkpoint
+    ):
+        save_weights(weights, model, spec, {"seed": seed, "classes": list(train_set.classes)})
+        atomic_write_json(metrics_path, metrics)
+        checkpoint.unlink(missing_ok=True)
+        print(
+            f"seed {seed}: train acc {metrics['train_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "
+            f"({'flip-averaged' if recipe.flip_tta else 'plain'}), {metrics['seconds']:.1f} s",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,15 @@
+def recipe_json(branch):
+    """The train section a training job is given, less concurrent_seeds: how seeds are grouped into
+    jobs changes no weights, so changing it reruns nothing."""
+    train = config[BRANCH_SECTIONS[branch]]["train"]
+    return json.dumps({k: v for k, v in train.items() if k != "concurrent_seeds"}, sort_keys=True)
+
+
+# PH seeds trained together, ph.train.concurrent_seeds per job (1: each seed by train_model).
+TRAINED_TOGETHER = 1 if PH_USER else PH["train"]["concurrent_seeds"]
+SEED_GROUPS = [SEEDS[i : i + TRAINED_TOGETHER] for i in range(0, len(SEEDS), TRAINED_TOGETHER)]
+
+
 rule train_model:
     """Train seed {wildcards.seed} of the {wildcards.branch} branch's model (weights + metrics)."""
     input:
@@ -10,7 +22,7 @@ rule train_model:
     benchmark:
         "results/benchmarks/train_model/{branch}/seed{seed}.tsv"
     wildcard_constraints:
-        branch="ph|mapper",
+        branch="ph|mapper" if TRAINED_TOGETHER == 1 else "mapper",
     conda:
         ENVIRONMENT
     threads: 1
@@ -22,13 +34,49 @@ rule train_model:
         data=data_json,
         arch=lambda w: branch_config(w)["model"]["arch"],
         width=lambda w: branch_config(w)["model"]["width"],
-        recipe=lambda w: json.dumps(branch_config(w)["train"], sort_keys=True),
+        recipe=lambda w: recipe_json(w.branch),
         checkpoint="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],
     shell:
         "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
         " --seed {wildcards.seed} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
         " --checkpoint {params.checkpoint} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
+
+    rule:
+        name:
+            f"train_models_{group_seeds[0]}_{group_seeds[-1]}"
+        input:
+            data=dataset_input,
+        output:
+            weights=expand("results/models/ph/seed{seed}.pt", seed=group_seeds),
+            metrics=expand("results/models/ph/seed{seed}.metrics.json", seed=group_seeds),
+        log:
+            f"results/logs/train_models/ph/seeds{group_seeds[0]}-{group_seeds[-1]}.log",
+        benchmark:
+            f"results/benchmarks/train_models/ph/seeds{group_seeds[0]}-{group_seeds[-1]}.tsv"
+        conda:
+            ENVIRONMENT
+        threads: 1
+        resources:
+            mem_mb=estimate("train_models_mem"),
+            runtime=estimate("train_models_runtime"),
+            gpu=int(USE_GPU),
+        params:
+            data=data_json,
+            arch=PH["model"]["arch"],
+            width=PH["model"]["width"],
+            recipe=recipe_json("ph"),
+            seeds=" ".join(map(str, group_seeds)),
+            checkpoints=expand("results/models/ph/seed{seed}.ckpt", seed=group_seeds),
+            device=config["device"],
+        shell:
+            "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
+            " --seed {params.seeds} --recipe {params.recipe:q} --weights {output.weights}"
+            " --metrics {output.metrics} --checkpoint {params.checkpoints} --device {params.device}"
+            " --threads {threads} > {log} 2>&1"
 
 
 rule init_model:
