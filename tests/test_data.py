@@ -1,10 +1,11 @@
 import hashlib
+import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from cnntopo.data import (
@@ -14,35 +15,13 @@ from cnntopo.data import (
     load_dataset,
     load_digits_split,
     load_image_folder,
+    main,
     normalize,
+    write_cifar10_format,
 )
 from cnntopo.torchvision_compat import import_torchvision, torchvision_submodule
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-
-
-def write_tiny_cifar10(root: Path, per_batch: int = 4, seed: int = 0) -> dict[str, str]:
-    """CIFAR-10's python format (pickled dicts of uint8 rows in CHW order) with a few images per file.
-
-    Returns the MD5 of each file, as torchvision's integrity check needs.
-    """
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    for name in names:
-        # The real files were pickled by Python 2: str keys, read back by torchvision with latin1.
-        entry = {
-            "batch_label": name,
-            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-            "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
-            "filenames": [f"{name}_{i}.png" for i in range(per_batch)],
-        }
-        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
-    (folder / "batches.meta").write_bytes(
-        pickle.dumps({"label_names": CIFAR_CLASSES, "num_cases_per_batch": per_batch, "num_vis": 3072}, protocol=2)
-    )
-    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
 
 def test_torchvision_datasets_import_even_without_its_c_extension():
@@ -52,7 +31,7 @@ def test_torchvision_datasets_import_even_without_its_c_extension():
 
 
 def test_tiny_cifar10_in_the_real_format_loads(tmp_path):
-    checksums = write_tiny_cifar10(tmp_path)
+    checksums = write_cifar10_format(tmp_path, 4)
     train = load_cifar10(tmp_path, train=True, checksums=checksums)
     test = load_cifar10(tmp_path, train=False, checksums=checksums)
     assert train.images.shape == (20, 32, 32, 3) and test.images.shape == (4, 32, 32, 3)
@@ -63,11 +42,25 @@ def test_tiny_cifar10_in_the_real_format_loads(tmp_path):
 
 
 def test_cifar10_with_wrong_checksums_or_missing_files_is_a_clear_error(tmp_path):
-    checksums = write_tiny_cifar10(tmp_path)
+    checksums = write_cifar10_format(tmp_path, 4)
     with pytest.raises(DataError, match="cifar-10-batches-py"):
         load_cifar10(tmp_path, train=True)  # torchvision's checksums of the real files
     with pytest.raises(DataError, match=r"data\.download: true"):
         load_cifar10(tmp_path / "nowhere", train=True, checksums=checksums)
+
+
+def test_a_copy_of_your_own_loads_with_its_checksums_in_the_config(tmp_path, capsys):
+    main(["write-cifar10", "--root", str(tmp_path), "--images-per-file", "3", "--seed", "2"])
+    printed = capsys.readouterr().out
+    checksums = yaml.safe_load(printed)["checksums"]
+    folder = tmp_path / "cifar-10-batches-py"
+    assert checksums == {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    data = {"dataset": "cifar10", "root": str(tmp_path), "download": False, "checksums": checksums}
+    assert len(load_dataset(data, train=True)) == 15 and len(load_dataset(data, train=False)) == 3
+    with pytest.raises(DataError, match="failed its checksum"):
+        load_dataset({**data, "checksums": None}, train=False)  # torchvision's checksums of the real archive
+    main(["download-cifar10", "--root", str(tmp_path), "--checksums", json.dumps(checksums)])
+    assert "CIFAR-10 ready" in capsys.readouterr().out
 
 
 def test_digits_split_is_stratified_fixed_and_rgb():

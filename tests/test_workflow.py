@@ -240,7 +240,7 @@ COMPARISONS = {"comparison": 1, "control_comparison": 1, "paper_vs_run": 1, "all
 SW_AND_AFTER = {**per_measure(SW_MEASURES), "specificity_summary": 1, **COMPARISONS}
 EXTRACTION_AND_AFTER = {
     "extract_activations": 2 * BRANCHES,
-    "persistence_diagrams": 4 * BRANCHES,
+    "persistence_diagrams": 2 * BRANCHES,
     **per_measure(MEASURES),
     "specificity_summary": 3,
     **COMPARISONS,
@@ -267,7 +267,7 @@ PROFILE_AFTER_TRAINING = {
 }
 TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the untrained control's
     "extract_activations": 2,
-    "persistence_diagrams": 4,
+    "persistence_diagrams": 2,
     **per_measure(MEASURES, branches=1),
     "specificity_summary": 3,
     **COMPARISONS,
@@ -288,7 +288,7 @@ TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the u
             },
         ),
         ("extract_activations", EXTRACTION_AND_AFTER),
-        ("persistence_diagrams", {"persistence_diagrams": 4 * BRANCHES, **SW_AND_AFTER}),
+        ("persistence_diagrams", {"persistence_diagrams": 2 * BRANCHES, **SW_AND_AFTER}),
         ("summarize_training", {"summarize_training": 2, "all": 1}),
         ("mapper_graph", MAPPER_GRAPHS_AND_AFTER),
         (
@@ -312,7 +312,7 @@ def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, ex
     [
         ("ph", "activations", "n_images", 32, EXTRACTION_AND_AFTER),
         ("ph", "sw", "directions", 20, SW_AND_AFTER),
-        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 4 * BRANCHES, **SW_AND_AFTER}),
+        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 2 * BRANCHES, **SW_AND_AFTER}),
         ("mapper", "graph", "intervals", 12, MAPPER_GRAPHS_AND_AFTER),
     ],
 )
@@ -335,14 +335,33 @@ def test_seeds_trained_together_by_one_job_get_the_weights_of_one_job_each(finis
     config["ph"]["train"]["concurrent_seeds"] = 2
     (workdir / "together.yaml").write_text(yaml.safe_dump(config))
     targets = [f"results/models/ph/seed{seed}.pt" for seed in (0, 1)]
-    plan = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "together.yaml", *targets).stdout)
+    plan = planned_jobs(run_snakemake(workdir, *targets, "-n", "--configfile", "together.yaml").stdout)
     assert plan == {"train_models_0_1": 1}
-    run_snakemake(workdir, "--cores", "1", "--configfile", "together.yaml", *targets)
+    run_snakemake(workdir, *targets, "--cores", "1", "--configfile", "together.yaml")
     assert "seed 1 epoch 2/2" in (workdir / "results/logs/train_models/ph/seeds0-1.log").read_text()
     for target in targets:
         together = torch.load(workdir / target, weights_only=True)["state_dict"]
         alone = torch.load(finished_run / target, weights_only=True)["state_dict"]
         assert all(torch.equal(together[k], alone[k]) for k in alone)
+
+
+def test_a_cifar10_copy_of_your_own_runs_with_its_checksums(tmp_path):
+    from cnntopo.data import write_cifar10_format
+
+    workdir = workflow_copy(tmp_path / "cifar")
+    checksums = write_cifar10_format(tmp_path / "cifar10", 40)
+    config = yaml.safe_load((workdir / "config/test.yaml").read_text())
+    config["branches"] = ["ph"]
+    config["data"] = {"dataset": "cifar10", "root": str(tmp_path / "cifar10"), "checksums": checksums}
+    config["ph"]["activations"]["n_images"] = 20
+    (workdir / "cifar.yaml").write_text(yaml.safe_dump(config))
+    target = "results/activations/ph/seed0.zarr"
+    plan = planned_jobs(run_snakemake(workdir, target, "-n", "--configfile", "cifar.yaml").stdout)
+    assert plan == {"train_model": 1, "extract_activations": 1}  # the copy is there: nothing to download
+    run_snakemake(workdir, target, "--cores", "2", "--configfile", "cifar.yaml")
+    store = open_store(workdir / target)
+    assert store.layer(0).shape == (2, 20, 4)  # B = 2 batches of N = 20 of the 40 test images, width 4
+    assert "200 training / 40 test images" in (workdir / "results/logs/train_model/ph/seed0.log").read_text()
 
 
 def test_a_bad_config_stops_before_any_job_with_one_clear_message(tmp_path):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import pickle
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,12 +135,42 @@ def load_cifar10(
     )
 
 
-def download_cifar10(root: str | Path, download: bool) -> Path:
+def download_cifar10(root: str | Path, download: bool, checksums: Mapping[str, str] | None = None) -> Path:
     """Make sure ``root/cifar-10-batches-py`` holds CIFAR-10, downloading it if allowed."""
     root = Path(root)
     for train in (True, False):
-        load_cifar10(root, train=train, download=download and train)
+        load_cifar10(root, train=train, download=download and train, checksums=checksums)
     return root / CIFAR10_FOLDER
+
+
+CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def file_checksums(folder: str | Path) -> dict[str, str]:
+    """MD5 of each CIFAR-10 file in ``folder``: what ``data.checksums`` takes for a copy of your own."""
+    return {name: hashlib.md5((Path(folder) / name).read_bytes()).hexdigest() for name in CIFAR10_FILES}
+
+
+def write_cifar10_format(root: str | Path, images_per_file: int, seed: int = 0) -> dict[str, str]:
+    """A synthetic CIFAR-10 in the real python format under ``root/cifar-10-batches-py``: random uint8
+    images (rows of 3072 in CHW order) and labels, five training files and a test file of
+    ``images_per_file`` each, pickled as the originals (protocol 2, str keys). Returns its checksums.
+    For running the CIFAR-10 configs end to end where the real archive cannot be fetched."""
+    rng = np.random.default_rng(seed)
+    folder = Path(root) / CIFAR10_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CIFAR10_FILES[:-1]:
+        entry = {
+            "batch_label": name,
+            "data": rng.integers(0, 256, (images_per_file, 3072), dtype=np.uint8),
+            "labels": [int(v) for v in rng.integers(0, 10, images_per_file)],
+            "filenames": [f"{name}_{i}.png" for i in range(images_per_file)],
+        }
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+    meta = {"label_names": list(CIFAR10_CLASSES), "num_cases_per_batch": images_per_file, "num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return file_checksums(folder)
 
 
 def image_classes(folder: str | Path) -> dict[str, int]:
@@ -220,7 +252,7 @@ def load_dataset(data: Mapping, train: bool) -> ImageSet:
     if name == "digits":
         images = load_digits_split(train, data["image_size"], data["test_fraction"], data["split_seed"])
     elif name == "cifar10":
-        images = load_cifar10(data["root"], train, download=data["download"])
+        images = load_cifar10(data["root"], train, download=data["download"], checksums=data.get("checksums"))
     elif name == "imagefolder":
         images = load_image_folder(data["root"], train, data["image_size"], data.get("resize"))
     else:
@@ -254,13 +286,24 @@ def main(argv: list[str] | None = None) -> None:
     fetch = sub.add_parser("download-cifar10", help="check CIFAR-10 under ROOT, downloading it if --download")
     fetch.add_argument("--root", required=True)
     fetch.add_argument("--download", action="store_true")
+    fetch.add_argument("--checksums", type=json.loads, help="JSON {file: MD5} of your own copy (data.checksums)")
+    synthetic = sub.add_parser(
+        "write-cifar10", help="write a synthetic CIFAR-10 in the real format under ROOT and print its data.checksums"
+    )
+    synthetic.add_argument("--root", required=True)
+    synthetic.add_argument("--images-per-file", type=int, default=10_000, help="the real files hold 10,000")
+    synthetic.add_argument("--seed", type=int, default=0)
     tree = sub.add_parser("check-image-folder", help="check ROOT/train/<class>/<image> and write its class counts")
     tree.add_argument("--root", required=True)
     tree.add_argument("--out", type=Path, required=True, help="output: JSON of the image counts per split and class")
     args = parser.parse_args(argv)
     try:
         if args.command == "download-cifar10":
-            print(f"CIFAR-10 ready in {download_cifar10(args.root, args.download)}")
+            print(f"CIFAR-10 ready in {download_cifar10(args.root, args.download, args.checksums)}")
+        elif args.command == "write-cifar10":
+            checksums = write_cifar10_format(args.root, args.images_per_file, args.seed)
+            print(f"# {args.root}/{CIFAR10_FOLDER}: put this under data: in the config")
+            print(f"checksums: {json.dumps(checksums)}")
         else:
             counts = check_image_folder(args.root)
             atomic_write_json(args.out, counts)

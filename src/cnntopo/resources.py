@@ -85,9 +85,9 @@ def persistence_mem_mb(n_points: int) -> int:
     return int(_BASE_MB + 40 * n_points**2 * 8 / 2**20)
 
 
-def persistence_runtime_min(n_points: int, layers: int) -> int:
+def persistence_runtime_min(n_points: int, clouds: int) -> int:
     """About 2 s per 1000-point cloud measured with ripser.py (random 512-d clouds); cubic in N at worst."""
-    return int(5 + 1.5 * layers * 2.0 * (n_points / 1000) ** 3 / 60)
+    return int(5 + 1.5 * clouds * 2.0 * (n_points / 1000) ** 3 / 60)
 
 
 def _seconds_per_distance(metric: str, n_points: int, channels: int) -> float:
@@ -238,8 +238,10 @@ def persistence_diagrams_mem(config: Mapping[str, Any], wildcards: Any) -> int:
 
 
 def persistence_diagrams_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    n_points = _branch(config, wildcards)["activations"]["n_images"]
-    return persistence_runtime_min(n_points, len(_layers(config, wildcards)))
+    """One job computes every layer of every batch of one model."""
+    activations = _branch(config, wildcards)["activations"]
+    clouds = activations["batches"] * len(_layers(config, wildcards))
+    return persistence_runtime_min(activations["n_images"], clouds)
 
 
 def layer_distances_mem(config: Mapping[str, Any], wildcards: Any) -> int:

@@ -126,6 +126,18 @@ def ph_model_options(wildcards, input):
     return f"{model}{'' if trained else f' --init-seed {wildcards.seed}'} --seed {wildcards.seed}"
 
 
+def recipe_json(branch):
+    """The train section a training job is given, less concurrent_seeds: how seeds are grouped into
+    jobs changes no weights, so it stays out of what a job is told to train."""
+    train = config[BRANCH_SECTIONS[branch]]["train"]
+    return json.dumps({k: v for k, v in train.items() if k != "concurrent_seeds"}, sort_keys=True)
+
+
+# PH seeds trained together, ph.train.concurrent_seeds per job (1: each seed by train_model).
+TRAINED_TOGETHER = 1 if PH_USER else PH["train"]["concurrent_seeds"]
+SEED_GROUPS = [SEEDS[i : i + TRAINED_TOGETHER] for i in range(0, len(SEEDS), TRAINED_TOGETHER)]
+
+
 def data_json(wildcards=None):
     return json.dumps(config["data"], sort_keys=True)
 
@@ -140,9 +152,7 @@ def settings_digest(wildcards):
 def metric_inputs(branch, metric, representation, seed):
     """What a metric reads of one model (cnntopo.ph.similarity.METRICS): its diagram files or its store."""
     if METRIC_TABLE[metric].reads == "diagrams":
-        return expand(
-            rules.persistence_diagrams.output[0], branch=branch, representation=representation, seed=seed, batch=BATCHES
-        )
+        return expand(rules.persistence_diagrams.output, branch=branch, representation=representation, seed=seed)
     return expand(rules.extract_activations.output[0], branch=branch, seed=seed)
 
 

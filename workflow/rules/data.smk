@@ -15,8 +15,14 @@ if config["data"]["dataset"] == "cifar10":
         params:
             root=config["data"]["root"],
             download="--download" if config["data"]["download"] else "",
+            checksums=(
+                f"--checksums {shlex.quote(json.dumps(config['data']['checksums']))}"
+                if config["data"]["checksums"]
+                else ""
+            ),
         shell:
-            "python -m cnntopo.data download-cifar10 --root {params.root:q} {params.download} > {log} 2>&1"
+            "python -m cnntopo.data download-cifar10 --root {params.root:q} {params.download} {params.checksums}"
+            " > {log} 2>&1"
 
 
 if config["data"]["dataset"] == "imagefolder":

@@ -1,13 +1,14 @@
 rule persistence_diagrams:
-    """H0 and H1 Vietoris-Rips diagrams of every layer's {wildcards.representation} cloud of one model and batch."""
+    """H0 and H1 Vietoris-Rips diagrams of every layer's {wildcards.representation} cloud of one model, per batch
+    (one job per model: the batches share its start-up)."""
     input:
         store=rules.extract_activations.output[0],
     output:
-        "results/persistence/{branch}/{representation}/seed{seed}/batch{batch}.npz",
+        expand("results/persistence/{{branch}}/{{representation}}/seed{{seed}}/batch{batch}.npz", batch=BATCHES),
     log:
-        "results/logs/persistence_diagrams/{branch}/{representation}/seed{seed}_batch{batch}.log",
+        "results/logs/persistence_diagrams/{branch}/{representation}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/persistence_diagrams/{branch}/{representation}/seed{seed}_batch{batch}.tsv"
+        "results/benchmarks/persistence_diagrams/{branch}/{representation}/seed{seed}.tsv"
     conda:
         ENVIRONMENT
     threads: PH["persistence"]["threads"]
@@ -17,7 +18,8 @@ rule persistence_diagrams:
     params:
         backend=lambda w: branch_config(w)["persistence"]["backend"],
         maxdim=lambda w: branch_config(w)["persistence"]["maxdim"],
+        batches=" ".join(map(str, BATCHES)),
     shell:
-        "python -m cnntopo.ph.persistence --store {input.store} --batch {wildcards.batch}"
+        "python -m cnntopo.ph.persistence --store {input.store} --batch {params.batches}"
         " --maxdim {params.maxdim} --backend {params.backend} --representation {wildcards.representation}"
         " --threads {threads} --out {output} > {log} 2>&1"

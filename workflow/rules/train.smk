@@ -1,15 +1,3 @@
-def recipe_json(branch):
-    """The train section a training job is given, less concurrent_seeds: how seeds are grouped into
-    jobs changes no weights, so changing it reruns nothing."""
-    train = config[BRANCH_SECTIONS[branch]]["train"]
-    return json.dumps({k: v for k, v in train.items() if k != "concurrent_seeds"}, sort_keys=True)
-
-
-# PH seeds trained together, ph.train.concurrent_seeds per job (1: each seed by train_model).
-TRAINED_TOGETHER = 1 if PH_USER else PH["train"]["concurrent_seeds"]
-SEED_GROUPS = [SEEDS[i : i + TRAINED_TOGETHER] for i in range(0, len(SEEDS), TRAINED_TOGETHER)]
-
-
 rule train_model:
     """Train seed {wildcards.seed} of the {wildcards.branch} branch's model (weights + metrics)."""
     input:

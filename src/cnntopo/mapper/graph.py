@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import DBSCAN
 
 from cnntopo.mapper.purity import purity_summary
 from cnntopo.provenance import atomic_write_json
@@ -167,6 +166,8 @@ def mapper_graph(
     ``neighbours``: the cloud's :func:`eps_neighbour_graph` for this ``eps``; DBSCAN then reads
     each preimage's neighbourhoods from it instead of computing them.
     """
+    from sklearn.cluster import DBSCAN  # here: the page and figure jobs import this module for its cover only
+
     points = np.asarray(points)
     if eps is None:
         eps, how = knee_eps(nearest_neighbour_distances(points, seed=seed))

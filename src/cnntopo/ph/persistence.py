@@ -123,19 +123,22 @@ def diagrams_of_store_batch(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.persistence", description=__doc__)
     parser.add_argument("--store", type=Path, required=True, help="activation store (.zarr)")
-    parser.add_argument("--batch", type=int, required=True)
+    parser.add_argument("--batch", type=int, nargs="+", required=True, help="batches, one --out file each")
     parser.add_argument("--maxdim", type=int, default=1)
     parser.add_argument("--backend", choices=BACKENDS, default="giotto")
     parser.add_argument("--representation", default="top_l2", help="which clouds of the store (cnntopo.ph.sampling)")
     parser.add_argument("--threads", type=int, default=1, help="giotto-ph's threads (the job's cores)")
-    parser.add_argument("--out", type=Path, required=True, help="output: diagrams (.npz)")
+    parser.add_argument("--out", type=Path, nargs="+", required=True, help="output: diagrams (.npz) per batch")
     args = parser.parse_args(argv)
-    diagrams, meta = diagrams_of_store_batch(
-        args.store, args.batch, args.maxdim, args.backend, args.representation, args.threads
-    )
-    save_diagrams(args.out, diagrams, meta)
-    sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
-    print(f"{args.out}: H1 points per layer {sizes}", file=sys.stderr)
+    if len(args.out) != len(args.batch):
+        parser.error(f"--out needs one path per batch ({len(args.batch)}), got {len(args.out)}")
+    for batch, out in zip(args.batch, args.out):
+        diagrams, meta = diagrams_of_store_batch(
+            args.store, batch, args.maxdim, args.backend, args.representation, args.threads
+        )
+        save_diagrams(out, diagrams, meta)
+        sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
+        print(f"{out}: H1 points per layer {sizes}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
