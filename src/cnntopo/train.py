@@ -212,11 +212,15 @@ class SeedRun:
         seed: int,
         recipe: Recipe,
         checkpoint: Path,
-        signature: str,
+        data_fingerprint: str,
         stream: bool = False,
     ) -> None:
         self.train, self.test, self.seed, self.recipe, self.checkpoint = train, test, seed, recipe, checkpoint
-        self.signature = signature
+        self.arch, self.width, self.data_fingerprint = arch, width, data_fingerprint
+        # What a checkpoint must have been written for to be resumed.
+        self.signature = stable_digest(
+            {"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe), "data": data_fingerprint}
+        )
         self.device = device = train.labels.device
         cuda = device.type == "cuda"
         self.model = initial_model(arch, width, num_classes, seed).to(device)
@@ -350,16 +354,11 @@ def train_seed_models(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     train, test = DeviceImages.of(train_set, device), DeviceImages.of(test_set, device)
-    signatures = [
-        stable_digest(
-            {"arch": arch, "width": width, "seed": s, "recipe": asdict(recipe), "data": dataset_fingerprint(train_set)}
-        )
-        for s in seeds
-    ]
+    fingerprint = dataset_fingerprint(train_set)  # hashes the whole split: once, not per seed
     classes = len(train_set.classes)
     runs = [
-        SeedRun(train, test, arch, width, classes, s, recipe, c, sig, stream=len(seeds) > 1)
-        for s, c, sig in zip(seeds, checkpoints, signatures)
+        SeedRun(train, test, arch, width, classes, s, recipe, c, fingerprint, stream=len(seeds) > 1)
+        for s, c in zip(seeds, checkpoints)
     ]
     names = ", ".join(map(str, seeds))
     for epoch in range(min(r.next_epoch for r in runs), recipe.epochs):
@@ -381,7 +380,7 @@ def train_seed_models(
         bar.close()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return [(run.model.eval(), _final_metrics(run, arch, width, train_set, len(seeds))) for run in runs]
+    return [(run.model.eval(), _final_metrics(run, len(seeds))) for run in runs]
 
 
 def train_seed_model(
@@ -399,7 +398,7 @@ def train_seed_model(
     return train_seed_models(train_set, test_set, arch, width, [seed], recipe, [checkpoint], device, progress)[0]
 
 
-def _final_metrics(run: SeedRun, arch: str, width: int, train_set: ImageSet, concurrent: int) -> dict[str, Any]:
+def _final_metrics(run: SeedRun, concurrent: int) -> dict[str, Any]:
     recipe, device, n = run.recipe, run.device, len(run.train)
     with run.on_stream():
         accuracy = {
@@ -409,8 +408,8 @@ def _final_metrics(run: SeedRun, arch: str, width: int, train_set: ImageSet, con
         }
     return {
         "seed": run.seed,
-        "arch": arch,
-        "width": width,
+        "arch": run.arch,
+        "width": run.width,
         "epochs": recipe.epochs,
         **accuracy,
         "seconds": run.seconds,
@@ -423,7 +422,7 @@ def _final_metrics(run: SeedRun, arch: str, width: int, train_set: ImageSet, con
         "recipe": asdict(recipe),
         "train_images": n,
         "test_images": len(run.test),
-        "data_fingerprint": dataset_fingerprint(train_set),
+        "data_fingerprint": run.data_fingerprint,
         "history": run.history,
         "versions": library_versions(),
         "platform": platform.platform(),
