@@ -11,12 +11,15 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# torch first and alone, pinned exactly: nothing later may resolve it to the index's CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	# torch first, by pip and pinned exactly: pip's configuration finds a local CPU wheel where there is
+	# one, and nothing later may resolve torch to the index's CUDA build. uv installs the rest, the
+	# pinned versions pip would pick, in 22 s where pip took 78 s here; byte-compiled, as pip does,
+	# since a job cannot cache bytecode where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/python -m pip install --quiet torch==2.13.0 uv==0.13.9
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -c constraints.txt -e '.[test,lint]'
 	# Upstream DeepDataProfiler, the tests' reference: without its dependencies (torch-lucent would
 	# pull IPython and kornia for feature visualisation, which the comparison does not use).
-	$(BIN)/python -m pip install --quiet --no-deps deep-data-profiler==2.0.1 powerlaw==2.0.0
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --no-deps deep-data-profiler==2.0.1 powerlaw==2.0.0
 	touch $@
 
 run: $(BIN)/.installed
