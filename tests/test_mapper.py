@@ -38,6 +38,33 @@ def test_two_nested_circles_give_two_independent_cycles():
     assert graph.params["eps"] == 0.2 and graph.params["eps_from"] == "given"
 
 
+def test_every_view_of_a_graph_draws_the_layout_its_json_holds(tmp_path):
+    from cnntopo.mapper.figures import figure_single_graph, graph_html
+    from cnntopo.mapper.graph import spring_layout
+
+    rng = np.random.default_rng(0)
+    angle = rng.uniform(0, 2 * np.pi, 400)
+    cloud = np.c_[3 + np.cos(angle), np.sin(angle)]
+    graph = mapper_graph(cloud, n_intervals=8, overlap=0.3, eps=0.2)
+    layout = spring_layout(len(graph.nodes), graph.edges)
+    assert layout.shape == (len(graph.nodes), 2) and np.array_equal(
+        layout, spring_layout(len(graph.nodes), graph.edges)
+    )
+    record = graph.to_json(np.zeros(len(cloud), dtype=int), ["ring"]) | {"layout": layout.tolist()}
+    record["params"].update(layer=3, layer_name="layer1.1.bn2", sampling="full", sigma=0.0)
+    record["purity"] = {"mean_node_purity": 1.0}
+    page = graph_html(record)
+    x, y = layout[0]
+    assert f'cx="{400 + 360 * x:.1f}" cy="{400 + 360 * y:.1f}"' in page  # the page draws node 0 where the layout has it
+    figure_single_graph(record, tmp_path / "graph.png", tmp_path / "graph.csv")
+    assert (tmp_path / "graph.pdf").exists() and len((tmp_path / "graph.csv").read_text().splitlines()) == 1 + len(
+        graph.nodes
+    )
+    del record["layout"]
+    with pytest.raises(ValueError, match="forcerun mapper_graph"):
+        graph_html(record)
+
+
 def test_lens_and_eps_heuristics():
     assert l2_lens(np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])).tolist() == [1.0, 0.2, 0.0]
     assert l2_lens(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]

@@ -5,7 +5,7 @@ inlined) lets a reader switch between the graphs (layer, sampling mode, noise le
 each node as a pie chart of its class labels (the paper's glyph), pans (drag) and zooms
 (wheel), lists a node's label counts on hover, and on a click shows the images whose points
 the node holds as thumbnails, each with the effective receptive field of its sampled position
-outlined. Layouts are computed here (seeded spring layout, as in the static figures).
+outlined. Each graph is drawn in the layout its JSON holds, as in the static figures.
 
 Thumbnails come from one sprite image per run, embedded in the page: the images the graphs
 use, at most ``sprite_images`` of them (a seeded choice when there are more); a node lists up
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnntopo.mapper.figures import graph_id, graph_layout, graph_title
+from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
 from cnntopo.provenance import atomic_write_text
 from cnntopo.store import layer_key, open_store
@@ -99,7 +99,7 @@ def graph_entry(
     images), spatial position and class; ``in_sprite`` maps an image to its tile in the sprite.
     """
     p = graph["params"]
-    layout = graph_layout(graph)
+    layout = graph_positions(graph)
     intervals = cover_intervals(p["n_intervals"], p["overlap"])
     low, high = p["norm_range"]
     rng = np.random.default_rng(seed)

@@ -233,6 +233,21 @@ def mapper_sweep(
     return graphs
 
 
+def spring_layout(n_nodes: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``(n_nodes, 2)`` positions of a graph's nodes ``0..n_nodes-1``: networkx's spring layout, seeded,
+    coordinates in about [-1, 1]. Computed once per graph and stored in its JSON, so that its page,
+    the figure grids and the explorer draw it alike without laying it out again."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(range(n_nodes))
+    g.add_edges_from(edges)
+    if not n_nodes:
+        return np.zeros((0, 2))
+    positions = nx.spring_layout(g, seed=0, k=1.5 / np.sqrt(n_nodes))
+    return np.array([positions[i] for i in range(n_nodes)])
+
+
 def _shared_point_edges(nodes: Sequence[np.ndarray], n_points: int) -> list[tuple[int, int]]:
     membership = sparse.csr_matrix(
         (
@@ -253,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--overlap", type=float, default=0.3)
     parser.add_argument("--min-samples", type=int, default=5)
     parser.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: knee of 1-NN distances)")
-    parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters and purity (.json)")
+    parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters, purity and layout (.json)")
     args = parser.parse_args(argv)
     store = open_store(args.store)
     key = layer_key(args.layer)
@@ -269,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
     )
     result = graph.to_json(labels, store.attrs["classes"])
+    result["layout"] = spring_layout(len(graph.nodes), graph.edges).tolist()
     purity = purity_summary(graph.nodes, labels)
     per_class = ("class_purity", "class_points_in_nodes")
     result["purity"] = {**purity, **{key: {str(k): v for k, v in purity[key].items()} for key in per_class}}
