@@ -8,7 +8,9 @@ layers' widths in proportion) on ``--project-cores`` cores, jobs side by side at
 Appends the figures to benchmarks/results/summary.csv.
 
     python benchmarks/persistence_backends.py [--points 1000] [--layers 0 8 16] [--threads 1 2]
-        [--project-cores 16] [--out results.json]
+        [--project-cores 16] [--repeats 3] [--out results.json]
+
+Each time is the median of ``--repeats`` runs (one run's time on a shared machine is an upper bound).
 """
 
 from __future__ import annotations
@@ -33,8 +35,18 @@ def main() -> None:
     parser.add_argument("--layers", type=int, nargs="+", default=[0, 8, 16])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--project-cores", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing; the median is reported")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+
+    def timed(run, *run_args, **run_kwargs):
+        times, result = [], None
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            result = run(*run_args, **run_kwargs)
+            times.append(time.perf_counter() - started)
+        return float(np.median(times)), result
+
     clouds = paper_scale_clouds(args.points, widths=[PAPER_WIDTHS[i] for i in args.layers])
     for backend in ("ripser", "giotto"):  # first calls load and set up the libraries: untimed
         persistence_diagrams(clouds[0][:200], backend=backend)
@@ -42,9 +54,7 @@ def main() -> None:
     for layer, cloud in zip(args.layers, clouds):
         timings, results = {}, {}
         for backend in ("ripser", "giotto"):
-            started = time.perf_counter()
-            results[backend] = persistence_diagrams(cloud, backend=backend)
-            timings[backend] = time.perf_counter() - started
+            timings[backend], results[backend] = timed(persistence_diagrams, cloud, backend=backend)
         identical = all(np.array_equal(a, b) for a, b in zip(results["ripser"], results["giotto"]))
         rows.append(
             {
@@ -66,10 +76,7 @@ def main() -> None:
     print(f"overall: giotto-ph is {total:.2f}x faster than ripser.py")
     scaling = {}
     for threads in args.threads:
-        started = time.perf_counter()
-        for cloud in clouds:
-            persistence_diagrams(cloud, threads=threads)
-        scaling[threads] = time.perf_counter() - started
+        scaling[threads], _ = timed(lambda t: [persistence_diagrams(cloud, threads=t) for cloud in clouds], threads)
         print(f"giotto-ph, {threads} thread(s): {scaling[threads]:.2f} s for the {len(clouds)} clouds", flush=True)
     # The measured layers stand for their widths' share of the paper's 17 layers.
     per_cloud = {w: r["giotto"] for r, w in zip(rows, (c.shape[1] for c in clouds))}

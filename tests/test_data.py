@@ -78,6 +78,21 @@ def test_digits_split_is_stratified_fixed_and_rgb():
     assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1) < 1e-3
 
 
+def test_the_digits_are_scikit_learns_and_the_split_is_stratified_and_seeded():
+    from sklearn.datasets import load_digits
+
+    from cnntopo.data import digits_file, stratified_split
+
+    table, bunch = np.loadtxt(digits_file(), delimiter=","), load_digits()
+    assert np.array_equal(table[:, :-1].reshape(-1, 8, 8), bunch.images) and np.array_equal(table[:, -1], bunch.target)
+    labels = np.repeat([0, 1, 2], [50, 30, 7])
+    train, test = stratified_split(labels, 0.3, seed=4)
+    assert len(test) == 27 and np.array_equal(np.sort(np.r_[train, test]), np.arange(87))
+    assert np.bincount(labels[test]).tolist() == [16, 9, 2]  # quotas 15.52, 9.31, 2.17: the largest remainder gets 1
+    assert np.array_equal(stratified_split(labels, 0.3, seed=4)[1], test)
+    assert not np.array_equal(stratified_split(labels, 0.3, seed=5)[1], test)
+
+
 def test_image_folder_tree_is_resized_and_centre_cropped(tmp_path):
     rng = np.random.default_rng(0)
     for split, count in (("train", 3), ("test", 2)):

@@ -164,9 +164,9 @@ def test_the_mapper_branch_end_to_end(finished_run):
     )  # noise_overlap
     from cnntopo.store import open_store
 
-    store = open_store(results / "activations/mapper/random.zarr")
+    store = open_store(results / "activations/mapper/sigma0/random.zarr")  # one folder per input noise level
     assert len(store.layer_keys) == 16 and store.layer(15).shape == (1, 200, 32)
-    assert open_store(results / "activations/mapper/full.zarr").layer(7).shape[1] == 2000  # the full cap
+    assert open_store(results / "activations/mapper/sigma0/full.zarr").layer(7).shape[1] == 2000  # the full cap
     with open(results / "figures/mapper/figure12_purity.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((r["sampling"], r["layer"]) for r in rows) == sorted(
@@ -188,7 +188,7 @@ def test_the_paper_mapper_config_plans_the_cifar10_mapper_study(tmp_path):
     workdir = workflow_copy(tmp_path)
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-mapper.yaml").stdout)
     assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 1 and jobs["foreground_masks"] == 1
-    assert jobs["mapper_activations"] == 6 + 2 * 3  # six samplings, two of them under three noise levels
+    assert jobs["mapper_activations"] == 1 + 3  # one per input noise level: the clean images, three sigmas
     assert jobs["mapper_graph"] == jobs["mapper_graph_page"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
 
 
@@ -256,7 +256,7 @@ MAPPER_GRAPHS_AND_AFTER = {
     "paper_vs_run": 1,
     "all": 1,
 }
-MAPPER_AFTER_TRAINING = {"mapper_activations": 4, **MAPPER_GRAPHS_AND_AFTER}
+MAPPER_AFTER_TRAINING = {"mapper_activations": 2, **MAPPER_GRAPHS_AND_AFTER}  # clean images, sigma 0.5
 # Profile branch of config/test.yaml: models ph/seed1 and mapper/seed0, kinds element, channel (graphs) and svd.
 PROFILE_AFTER_TRAINING = {
     "profile_model": 2,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
+import math
 import pickle
 import sys
 from collections.abc import Mapping
@@ -62,28 +64,50 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, .
     return (x - m) / s
 
 
+def digits_file() -> Path:
+    """scikit-learn's copy of the 1797 handwritten digits (``digits.csv.gz``: 64 grey levels 0..16 and the
+    digit per row), found without importing scikit-learn, whose import costs a job about 2 s."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the digits dataset ships with scikit-learn, which is not installed")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+
+
+def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``(train, test)`` indices of ``labels``: ``ceil(test_fraction * n)`` test items, each class's
+    share of them its share of the data (largest remainders, ties to the lower class), members drawn
+    by a generator seeded with ``seed``."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = math.ceil(test_fraction * len(labels))
+    quota = counts * (n_test / len(labels))
+    per_class = np.floor(quota).astype(int)
+    extra = np.argsort(-(quota - per_class), kind="stable")[: n_test - per_class.sum()]
+    per_class[extra] += 1
+    rng = np.random.default_rng(seed)
+    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, per_class)])
+    is_test = np.zeros(len(labels), dtype=bool)
+    is_test[test] = True
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
 def load_digits_split(train: bool, image_size: int = 16, test_fraction: float = 0.25, split_seed: int = 0) -> ImageSet:
     """scikit-learn's 1797 handwritten 8x8 digits as ``image_size`` RGB images.
 
     Grey levels 0..16 become 0..255, the 8x8 image is upsampled bilinearly to
     ``image_size`` and copied into three channels. The train/test split is
-    stratified and fixed by ``split_seed``. Normalisation statistics come from
-    the training split, so both splits share them.
+    stratified and fixed by ``split_seed`` (:func:`stratified_split`). Normalisation
+    statistics come from the training split, so both splits share them.
     """
     from PIL import Image
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
-    bunch = load_digits()
-    grey = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    table = np.loadtxt(digits_file(), delimiter=",")
+    grey = np.rint(table[:, :-1].reshape(-1, 8, 8) * (255.0 / 16.0)).astype(np.uint8)
     upsampled = np.stack(
         [np.asarray(Image.fromarray(g).resize((image_size, image_size), Image.BILINEAR)) for g in grey]
     )
     rgb = np.repeat(upsampled[..., None], 3, axis=-1)
-    labels = bunch.target.astype(np.int64)
-    index = np.arange(len(labels))
-    train_idx, test_idx = train_test_split(index, test_size=test_fraction, random_state=split_seed, stratify=labels)
-    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    labels = table[:, -1].astype(np.int64)
+    train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
     pixels = rgb[train_idx].astype(np.float64) / 255.0
     mean = tuple(float(v) for v in pixels.mean(axis=(0, 1, 2)))
     std = tuple(float(v) for v in pixels.std(axis=(0, 1, 2)))

@@ -118,12 +118,12 @@ def layer_distances_mem_mb(layers: int, batches: int, n_points: int, channels: i
 
 
 def mapper_activations_mem_mb(
-    data: Mapping[str, Any], width: int, extract_batch: int, full_cap: int, layers: int
+    data: Mapping[str, Any], width: int, extract_batch: int, full_cap: int, layers: int, modes: int = 1
 ) -> int:
-    """The training split, one batch of activations, and the selections (int64 pairs) of every layer."""
+    """The training split, one batch of activations, and the selections (int64 pairs) of every layer and mode."""
     n_train, _ = split_sizes(data)
     side = image_side(data)
-    selections_mb = layers * 3 * 8 * max(full_cap, 5 * n_train) / 2**20
+    selections_mb = modes * layers * 3 * 8 * max(full_cap, 5 * n_train) / 2**20
     return int(
         extract_mem_mb(data, width, extract_batch, extract_batch) + n_train * side**2 * 3 / 2**20 + selections_mb
     )
@@ -292,13 +292,16 @@ def foreground_masks_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
 
 
 def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """One job writes the stores of every sampling mode of its noise level (``sigma`` "0": the clean images)."""
     mapper = config["mapper"]
+    modes = mapper["sampling"] if float(wildcards.sigma) == 0 else mapper["noise"]["sampling"]
     return mapper_activations_mem_mb(
         config["data"],
         mapper["model"]["width"],
         mapper["extract_batch"],
         mapper["full_cap"],
         len(_layers(config, wildcards)),
+        len(modes),
     )
 
 

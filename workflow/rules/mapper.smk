@@ -48,20 +48,21 @@ rule receptive_fields:
 
 
 rule mapper_activations:
-    """Points of the 16 mapper layers under sampling {wildcards.variant} (noise sigma in its name, if any)."""
+    """Points of the 16 mapper layers under each sampling mode of input noise level sigma {wildcards.sigma}
+    (0: the clean images), one store per mode, from one pass over the images."""
     input:
         weights=expand(rules.train_model.output.weights, branch="mapper", seed=MAPPER_SEED),
         masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,
     output:
-        directory("results/activations/mapper/{variant}.zarr"),
+        directory("results/activations/mapper/sigma{sigma}"),
     log:
-        "results/logs/mapper_activations/{variant}.log",
+        "results/logs/mapper_activations/sigma{sigma}.log",
     benchmark:
-        "results/benchmarks/mapper_activations/{variant}.tsv"
+        "results/benchmarks/mapper_activations/sigma{sigma}.tsv"
     wildcard_constraints:
-        variant=SAMPLING_VARIANT,
+        sigma="|".join(map(re.escape, NOISE_LEVELS)),
     conda:
         ENVIRONMENT
     threads: 1
@@ -71,8 +72,8 @@ rule mapper_activations:
         gpu=int(USE_GPU),
     params:
         data=data_json,
-        mode=lambda w: variant_mode(w.variant),
-        sigma=lambda w: variant_sigma(w.variant),
+        modes=lambda w: NOISE_LEVELS[w.sigma],
+        stores=lambda w, output: [f"{output[0]}/{mode}.zarr" for mode in NOISE_LEVELS[w.sigma]],
         noise_seed=MAPPER["noise"]["seed"],
         sampling_seed=MAPPER["sampling_seed"],
         full_cap=MAPPER["full_cap"],
@@ -80,15 +81,17 @@ rule mapper_activations:
         device=config["device"],
     shell:
         "python -m cnntopo.mapper.activations --weights {input.weights} --data {params.data:q} --masks {input.masks}"
-        " --receptive-fields {input.fields} --mode {params.mode} --sigma {params.sigma} --noise-seed {params.noise_seed}"
-        " --sampling-seed {params.sampling_seed} --full-cap {params.full_cap} --extract-batch {params.extract_batch}"
-        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+        " --receptive-fields {input.fields} --mode {params.modes} --sigma {wildcards.sigma}"
+        " --noise-seed {params.noise_seed} --sampling-seed {params.sampling_seed} --full-cap {params.full_cap}"
+        " --extract-batch {params.extract_batch} --device {params.device} --threads {threads} --out {params.stores}"
+        " > {log} 2>&1"
 
 
 rule mapper_graph:
-    """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters and purity (JSON)."""
+    """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters, purity and
+    layout (JSON)."""
     input:
-        graph_store,
+        graph_input,
     output:
         "results/mapper/graphs/{variant}/layer{layer}.json",
     log:
@@ -104,8 +107,9 @@ rule mapper_graph:
         overlap=lambda w: MAPPER["graph"]["noise_overlap" if "_sigma" in w.variant else "overlap"],
         min_samples=MAPPER["graph"]["min_samples"],
         eps="" if MAPPER["graph"]["eps"] is None else f"--eps {MAPPER['graph']['eps']}",
+        store=lambda w: graph_store(w.variant),
     shell:
-        "python -m cnntopo.mapper.graph --store {input} --layer {wildcards.layer} --intervals {params.intervals}"
+        "python -m cnntopo.mapper.graph --store {params.store} --layer {wildcards.layer} --intervals {params.intervals}"
         " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps} --json {output} > {log} 2>&1"
 
 
@@ -140,7 +144,7 @@ rule mapper_explorer:
     """One offline page for every mapper graph of the run: pie glyphs, pan and zoom, member images of a node."""
     input:
         graphs=graph_files(),
-        stores=[expand(rules.mapper_activations.output[0], variant=v)[0] for v, _ in all_graphs()],
+        stores=sorted({mapper_store_folder(v) for v, _ in all_graphs()}),
         masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,
@@ -160,8 +164,9 @@ rule mapper_explorer:
         runtime=10,
     params:
         data=data_json,
+        stores=[graph_store(v) for v, _ in all_graphs()],  # one per graph, in the order of the graphs
     shell:
-        "python -m cnntopo.mapper.explorer --graphs {input.graphs} --stores {input.stores} --data {params.data:q}"
+        "python -m cnntopo.mapper.explorer --graphs {input.graphs} --stores {params.stores} --data {params.data:q}"
         " --masks {input.masks} --receptive-fields {input.fields} --out {output} > {log} 2>&1"
 
 

@@ -5,6 +5,8 @@ import shlex
 MAPPER = config["mapper"]
 MAPPER_SEED = MAPPER["seed"]
 NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
+# The sampling modes of each input noise level ("0": the clean images): one mapper_activations job each.
+NOISE_LEVELS = {"0": MAPPER["sampling"], **{str(s): MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]}}
 FIGURE_ROWS = {
     "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
     "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
@@ -23,20 +25,27 @@ def segmenter_options(wildcards, input):
     return f"--segmenter-arch {SEGMENTER['arch']}{weights}"
 
 
-def graph_store(wildcards):
+def graph_store(variant):
     """The store a graph reads: the project mapper model's, or a generalisation model's (variant NAME/MODE)."""
-    if "/" in wildcards.variant:
-        model, mode = wildcards.variant.split("/")
-        return expand(rules.generalisation_activations.output[0], model=model, mode=mode)
-    return expand(rules.mapper_activations.output[0], variant=wildcards.variant)
+    if "/" in variant:
+        model, mode = variant.split("/")
+        return expand(rules.generalisation_activations.output[0], model=model, mode=mode)[0]
+    return f"{mapper_store_folder(variant)}/{variant_mode(variant)}.zarr"
+
+
+def mapper_store_folder(variant):
+    """The folder of a project-model variant's store: one mapper_activations job writes it for every mode
+    of the variant's noise level."""
+    sigma = variant.split("_sigma")[1] if "_sigma" in variant else "0"
+    return expand(rules.mapper_activations.output[0], sigma=sigma)[0]
+
+
+def graph_input(wildcards):
+    return graph_store(wildcards.variant) if "/" in wildcards.variant else mapper_store_folder(wildcards.variant)
 
 
 def variant_mode(variant):
     return variant.split("_sigma")[0]
-
-
-def variant_sigma(variant):
-    return float(variant.split("_sigma")[1]) if "_sigma" in variant else 0.0
 
 
 def graph_file(variant, layer):

@@ -23,11 +23,12 @@ is drawn per image from a generator seeded by (noise seed, image index).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -124,38 +125,39 @@ def node_layers(extractor: nn.Module, nodes: Sequence[str]) -> Callable[[torch.T
     return features
 
 
-def extract_mapper_store(
+def extract_mapper_stores(
     features: Callable[[torch.Tensor], dict[int, torch.Tensor]],
     images: ImageSet,
     layers: Sequence[LayerInfo],
-    selections: dict[int, tuple[np.ndarray, np.ndarray]],
-    out: Path,
-    attrs: dict,
+    selections: Mapping[Path, dict[int, tuple[np.ndarray, np.ndarray]]],
+    attrs: Mapping[Path, dict],
     device: torch.device,
     extract_batch: int = 256,
     sigma: float = 0.0,
     noise_seed: int = 0,
     progress: bool = True,
-) -> Path:
-    """Write the selected points of every layer to the Zarr store ``out``.
+) -> list[Path]:
+    """Write the selected points of every layer to each Zarr store of ``selections``, from one pass over the images.
 
-    ``features`` maps a batch (on ``device``) to ``{layer index: (batch, c, h, w)}`` activations
-    (:func:`hooked_layers`, :func:`node_layers`).
+    ``selections[out]``: per layer index, the ``(image, position)`` rows of store ``out`` (one sampling mode);
+    ``attrs[out]``: its attributes. ``features`` maps a batch (on ``device``) to ``{layer index: (batch, c, h, w)}``
+    activations (:func:`hooked_layers`, :func:`node_layers`).
     """
-    arrays = {}
-    for l in layers:
-        image, position = selections[l.index]
-        arrays.update(
-            {
-                f"{layer_key(l.index)}_image": image,
-                f"{layer_key(l.index)}_position": position,
-                f"{layer_key(l.index)}_label": images.labels[image],
-            }
-        )
-    rows = {l.index: len(selections[l.index][0]) for l in layers}
     n = len(images)
-    with StoreWriter(out, layers, 1, rows, arrays, attrs) as writer, torch.no_grad():
-        bar = progress_bar(total=n, desc=f"mapper {out.name}", unit="img", disable=not progress)
+    with contextlib.ExitStack() as stack, torch.no_grad():
+        writers = {}
+        for out, chosen in selections.items():
+            arrays = {}
+            for l in layers:
+                image, position = chosen[l.index]
+                key = layer_key(l.index)
+                arrays.update(
+                    {f"{key}_image": image, f"{key}_position": position, f"{key}_label": images.labels[image]}
+                )
+            rows = {l.index: len(chosen[l.index][0]) for l in layers}
+            writers[out] = stack.enter_context(StoreWriter(out, layers, 1, rows, arrays, attrs[out]))
+        names = ", ".join(out.name for out in selections)
+        bar = progress_bar(total=n, desc=f"mapper {names}", unit="img", disable=not progress)
         for start in range(0, n, extract_batch):
             stop = min(start + extract_batch, n)
             x = normalize(torch.from_numpy(images.images[start:stop]), images.mean, images.std)
@@ -163,19 +165,19 @@ def extract_mapper_store(
                 x = x + torch.from_numpy(
                     np.stack([image_noise(i, tuple(x.shape[1:]), sigma, noise_seed) for i in range(start, stop)])
                 )
-            outputs = features(x.to(device))
-            block = {}
-            for l in layers:
-                image, position = selections[l.index]
-                lo, hi = np.searchsorted(image, [start, stop])
-                acts = outputs[l.index].flatten(2)  # (batch, c, h * w)
-                rows_i = torch.from_numpy(image[lo:hi] - start).to(device)
-                cols = torch.from_numpy(position[lo:hi]).to(device)
-                block[layer_key(l.index)] = acts[rows_i, :, cols].float().cpu().numpy()
-            writer.append(block)
+            outputs = {index: acts.flatten(2) for index, acts in features(x.to(device)).items()}  # (batch, c, h * w)
+            for out, writer in writers.items():
+                block = {}
+                for l in layers:
+                    image, position = selections[out][l.index]
+                    lo, hi = np.searchsorted(image, [start, stop])
+                    rows_i = torch.from_numpy(image[lo:hi] - start).to(device)
+                    cols = torch.from_numpy(position[lo:hi]).to(device)
+                    block[layer_key(l.index)] = outputs[l.index][rows_i, :, cols].float().cpu().numpy()
+                writer.append(block)
             bar.update(stop - start)
         bar.close()
-        return writer.commit()
+        return [writer.commit() for writer in writers.values()]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -189,17 +191,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     model_kind.add_argument("--arch", help="a torchvision classifier (weights: --weights or torchvision's own file)")
     parser.add_argument("--nodes", nargs="+", help="--arch: the feature nodes (default: SPEC's last layer)")
-    parser.add_argument("--mode", choices=SAMPLING_MODES, required=True)
+    parser.add_argument("--mode", choices=SAMPLING_MODES, nargs="+", required=True, help="one store per mode")
     parser.add_argument("--sigma", type=float, default=0.0, help="std of Gaussian input noise (normalised units)")
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--sampling-seed", type=int, default=0)
     parser.add_argument("--full-cap", type=int, default=None, help="full mode: most points per layer")
     parser.add_argument("--extract-batch", type=int, default=256)
-    parser.add_argument("--out", type=Path, required=True, help="output: Zarr store")
+    parser.add_argument("--out", type=Path, nargs="+", required=True, help="output: a Zarr store per --mode")
     add_device_options(parser)
     args = parser.parse_args(argv)
     if args.arch is None and args.weights is None:
         parser.error("--weights is required for a project model")
+    if len(args.out) != len(args.mode):
+        parser.error(f"--out needs one store per --mode ({len(args.mode)}), got {len(args.out)}")
 
     device = device_from_options(args)
     with np.load(args.masks) as saved:
@@ -236,21 +240,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         described = {"seed": None, "arch": args.arch, "width": None, "activation": "relu(feature node)"}
         args.weights = classifier.weights
     selections = {
-        l.index: select_points(
-            args.mode,
-            len(images),
-            l.height * l.width,
-            args.sampling_seed,
-            l.index,
-            mode_weights(args.mode, masks, weighers[l.index]),
-            args.full_cap,
-        )
-        for l in layers
+        out: {
+            l.index: select_points(
+                mode,
+                len(images),
+                l.height * l.width,
+                args.sampling_seed,
+                l.index,
+                mode_weights(mode, masks, weighers[l.index]),
+                args.full_cap,
+            )
+            for l in layers
+        }
+        for mode, out in zip(args.mode, args.out)
     }
-    attrs = {
+    shared = {
         **described,
         "weights": str(args.weights),
-        "sampling": args.mode,
         "sigma": args.sigma,
         "noise_seed": args.noise_seed,
         "sampling_seed": args.sampling_seed,
@@ -258,11 +264,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "data_fingerprint": dataset_fingerprint(images),
         "classes": list(images.classes),
     }
-    path = extract_mapper_store(
-        features, images, layers, selections, args.out, attrs, device, args.extract_batch, args.sigma, args.noise_seed
+    attrs = {out: {**shared, "sampling": mode} for mode, out in zip(args.mode, args.out)}
+    paths = extract_mapper_stores(
+        features, images, layers, selections, attrs, device, args.extract_batch, args.sigma, args.noise_seed
     )
-    sizes = ", ".join(str(len(selections[l.index][0])) for l in layers)
-    print(f"wrote {path}: points per layer {sizes}", file=sys.stderr)
+    for path, chosen in zip(paths, selections.values()):
+        sizes = ", ".join(str(len(chosen[l.index][0])) for l in layers)
+        print(f"wrote {path}: points per layer {sizes}", file=sys.stderr)
 
 
 if __name__ == "__main__":
