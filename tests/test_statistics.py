@@ -42,6 +42,16 @@ def test_row_correlations_agree_with_numpy_and_drop_the_diagonal_on_request():
     assert row_correlations(a, monotone).mean() < 0.99
 
 
+def test_row_ranks_are_scipys_average_ranks_with_ties_and_nan():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(1)
+    values = rng.integers(0, 5, (3, 4, 17)).astype(float)  # many ties
+    values[1, 2, 5] = np.nan
+    assert np.array_equal(rank_rows(values), rankdata(values, axis=-1), equal_nan=True)
+    assert rank_rows(np.array([2.0, 0.5, 2.0, 7.0])).tolist() == [2.5, 1.0, 2.5, 4.0]
+
+
 @pytest.mark.parametrize("batches", [1, 3])
 def test_bootstrap_interval_covers_the_true_mean_rho_at_about_the_nominal_rate(batches):
     rng = np.random.default_rng(1)

@@ -40,10 +40,23 @@ def row_correlations(within: np.ndarray, cross: np.ndarray, exclude_diagonal: bo
 
 
 def rank_rows(matrices: np.ndarray) -> np.ndarray:
-    """Each row replaced by its ranks (ties averaged): Pearson of ranked rows is Spearman's rho."""
-    from scipy.stats import rankdata  # here: scipy.stats costs every job that imports this module ~0.5 s
-
-    return rankdata(matrices, axis=-1)
+    """Each row (last axis) replaced by its ranks 1..n, tied values sharing their mean rank, a row holding
+    NaN all NaN: ``scipy.stats.rankdata(matrices, axis=-1)``, whose import (scipy.stats) cost each
+    specificity job 1.5 s. Pearson of ranked rows is Spearman's rho."""
+    values = np.asarray(matrices, dtype=np.float64)
+    n = values.shape[-1]
+    rows = values.reshape(-1, n)
+    order = np.argsort(rows, axis=-1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=-1)
+    starts_tie = np.ones(ordered.shape, dtype=bool)
+    starts_tie[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    starts = np.flatnonzero(starts_tie)  # each row begins a tie group, so no group spans two rows
+    ends = np.r_[starts[1:], ordered.size] - 1
+    mean_rank = (starts % n + ends % n) / 2 + 1
+    ranks = np.empty_like(rows)
+    np.put_along_axis(ranks, order, np.repeat(mean_rank, ends - starts + 1).reshape(rows.shape), axis=-1)
+    ranks[np.isnan(rows).any(axis=-1)] = np.nan
+    return ranks.reshape(values.shape)
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
