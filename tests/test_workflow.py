@@ -189,7 +189,7 @@ def test_the_paper_mapper_config_plans_the_cifar10_mapper_study(tmp_path):
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-mapper.yaml").stdout)
     assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 1 and jobs["foreground_masks"] == 1
     assert jobs["mapper_activations"] == 1 + 3  # one per input noise level: the clean images, three sigmas
-    assert jobs["mapper_graph"] == jobs["mapper_graph_page"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
+    assert jobs["mapper_graph"] == 6 * 5 + 2 * 3 and "persistence_diagrams" not in jobs
 
 
 def test_the_report_holds_every_figure(finished_run):
@@ -248,7 +248,6 @@ EXTRACTION_AND_AFTER = {
 # Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
 MAPPER_GRAPHS_AND_AFTER = {
     "mapper_graph": 7,
-    "mapper_graph_page": 7,
     "mapper_explorer": 1,
     "figure_mapper_grid": 2,
     "figure_noise_graphs": 1,

@@ -89,11 +89,20 @@ rule mapper_activations:
 
 rule mapper_graph:
     """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters, purity and
-    layout (JSON)."""
+    layout (JSON), drawn as an offline HTML page and a static figure with its node table."""
     input:
         graph_input,
     output:
-        "results/mapper/graphs/{variant}/layer{layer}.json",
+        json="results/mapper/graphs/{variant}/layer{layer}.json",
+        html=report(
+            "results/mapper/graphs/{variant}/layer{layer}.html",
+            caption="../report/mapper_graph.rst",
+            category="Mapper graphs (interactive)",
+            subcategory="{variant}",
+        ),
+        figure="results/mapper/graphs/{variant}/layer{layer}.png",
+        pdf="results/mapper/graphs/{variant}/layer{layer}.pdf",
+        table="results/mapper/graphs/{variant}/layer{layer}.csv",
     log:
         "results/logs/mapper_graph/{variant}/layer{layer}.log",
     conda:
@@ -110,34 +119,8 @@ rule mapper_graph:
         store=lambda w: graph_store(w.variant),
     shell:
         "python -m cnntopo.mapper.graph --store {params.store} --layer {wildcards.layer} --intervals {params.intervals}"
-        " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps} --json {output} > {log} 2>&1"
-
-
-rule mapper_graph_page:
-    """One mapper graph drawn: an offline HTML page and a static figure with its node table."""
-    input:
-        rules.mapper_graph.output[0],
-    output:
-        html=report(
-            "results/mapper/graphs/{variant}/layer{layer}.html",
-            caption="../report/mapper_graph.rst",
-            category="Mapper graphs (interactive)",
-            subcategory="{variant}",
-        ),
-        figure="results/mapper/graphs/{variant}/layer{layer}.png",
-        pdf="results/mapper/graphs/{variant}/layer{layer}.pdf",
-        table="results/mapper/graphs/{variant}/layer{layer}.csv",
-    log:
-        "results/logs/mapper_graph_page/{variant}/layer{layer}.log",
-    localrule: True
-    conda:
-        ENVIRONMENT
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    shell:
-        "python -m cnntopo.mapper.figures graph --graph {input} --html {output.html} --out {output.figure}"
-        " --table {output.table} > {log} 2>&1"
+        " --overlap {params.overlap} --min-samples {params.min_samples} {params.eps} --json {output.json}"
+        " --html {output.html} --out {output.figure} --table {output.table} > {log} 2>&1"
 
 
 rule mapper_explorer:

@@ -127,6 +127,13 @@ def figure_single_graph(graph: dict, out: Path, table: Path) -> None:
     )
 
 
+def write_graph_page(graph: dict, html: Path, out: Path, table: Path) -> None:
+    """A graph JSON drawn: its offline page ``html``, its static figure ``out`` (PNG and PDF) and node ``table``."""
+    use_file_backend()
+    atomic_write_text(html, graph_html(graph))
+    figure_single_graph(graph, out, table)
+
+
 def graph_html(graph: dict) -> str:
     """A self-contained HTML page (inline SVG, no network) of a graph JSON: nodes coloured by their majority
     class, sized by point count, laid out as in the static figure; hovering a node lists its label counts."""
@@ -379,17 +386,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     noise.add_argument("--sigmas", type=float, nargs="+", required=True)
     noise.add_argument("--noise-seed", type=int, default=0)
     noise.add_argument("--count", type=int, default=3)
-    page = sub.add_parser("graph", help="one mapper graph: an offline HTML page and a static figure")
-    page.add_argument("--graph", type=Path, required=True, help="graph JSON from cnntopo.mapper.graph")
-    page.add_argument("--html", type=Path, required=True, help="output: the page (.html)")
-    add_figure_outputs(grid, purity, masks, noise, page)
+    add_figure_outputs(grid, purity, masks, noise)
     args = parser.parse_args(argv)
     use_file_backend()
-    if args.command == "graph":
-        graph = json.loads(args.graph.read_text())
-        atomic_write_text(args.html, graph_html(graph))
-        figure_single_graph(graph, args.out, args.table)
-    elif args.command == "grid":
+    if args.command == "grid":
         figure_graph_grid(args.graphs, args.rows, args.columns, args.title, args.out, args.table)
     elif args.command == "purity":
         figure_purity(args.graphs, args.class_index, args.out, args.table)

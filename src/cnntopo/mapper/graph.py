@@ -269,7 +269,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--min-samples", type=int, default=5)
     parser.add_argument("--eps", type=float, default=None, help="DBSCAN radius (default: knee of 1-NN distances)")
     parser.add_argument("--json", type=Path, required=True, help="output: graph, parameters, purity and layout (.json)")
+    parser.add_argument("--html", type=Path, help="output: the graph's offline page (with --out and --table)")
+    parser.add_argument("--out", type=Path, help="output: its static figure (.png; a .pdf beside it)")
+    parser.add_argument("--table", type=Path, help="output: its node table (.csv)")
     args = parser.parse_args(argv)
+    drawn = [args.html, args.out, args.table]
+    if any(drawn) and not all(drawn):
+        parser.error("--html, --out and --table go together: the page, the figure and its table")
     store = open_store(args.store)
     key = layer_key(args.layer)
     points = store.layer(args.layer)[0]
@@ -289,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     per_class = ("class_purity", "class_points_in_nodes")
     result["purity"] = {**purity, **{key: {str(k): v for k, v in purity[key].items()} for key in per_class}}
     atomic_write_json(args.json, result, indent=None)
+    if all(drawn):
+        from cnntopo.mapper.figures import write_graph_page  # here: matplotlib only for the jobs that draw
+
+        write_graph_page(result, args.html, args.out, args.table)
     print(
         f"layer {args.layer}, {store.attrs['sampling']} sampling, sigma {store.attrs['sigma']}: "
         f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, eps {graph.params['eps']:.4g} "
