@@ -13,13 +13,17 @@ computed on one grid for a whole run, so that images compare.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import shortest_path
-from scipy.special import ndtr
 
 from cnntopo.profile.profiles import Profile
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+# scipy is imported where it is used: the config schema reads WEIGHTINGS from this module while
+# Snakemake parses the workflow, and scipy.sparse.csgraph and scipy.special cost that parse 0.5 s.
 
 WEIGHTINGS = ("original", "inverted")
 
@@ -44,6 +48,8 @@ def profile_graph(profile: Profile, weighting: str = "inverted") -> sparse.csr_m
     if np.any(weights <= 0):
         raise ValueError("synapse weights must be positive")
     length = weights if weighting == "original" else 1.0 / weights
+    from scipy import sparse
+
     graph = sparse.coo_matrix((length, (head, tail)), shape=(n, n)).tocsr()
     graph.sum_duplicates()
     return graph.maximum(graph.T).tocsr()
@@ -53,6 +59,8 @@ def graph_distances(graph: sparse.csr_matrix) -> np.ndarray:
     """Shortest-path distances (V, V) on the undirected graph; ``inf`` between components."""
     if graph.shape[0] == 0:
         return np.zeros((0, 0))
+    from scipy.sparse.csgraph import shortest_path
+
     return shortest_path(graph, method="D", directed=False)
 
 
@@ -115,6 +123,8 @@ def persistence_image(diagram: np.ndarray, grid: ImageGrid) -> np.ndarray:
     finite = diagram[np.isfinite(diagram).all(axis=1)] if len(diagram) else np.zeros((0, 2))
     births, persistence = finite[:, 0], finite[:, 1] - finite[:, 0]
     weight = persistence**grid.weight_power
+    from scipy.special import ndtr
+
     cdf_b = ndtr((grid.birth_edges[None, :] - births[:, None]) / grid.sigma)
     cdf_p = ndtr((grid.persistence_edges[None, :] - persistence[:, None]) / grid.sigma)
     mass_b, mass_p = np.diff(cdf_b, axis=1), np.diff(cdf_p, axis=1)
