@@ -10,7 +10,7 @@ bit-identical weights.
 Recipe (SPEC, branch 1): SGD with momentum and weight decay, a per-iteration
 triangular learning rate (0 -> ``lr_peak`` at ``lr_peak_epoch`` -> 0 at the last
 epoch), horizontal flip + random translation + Cutout, flip-averaged test
-accuracy; mixed precision and channels_last on CUDA, fp32 on CPU.
+accuracy; channels_last everywhere, mixed precision on CUDA, fp32 on CPU.
 
 On CUDA the data set lives on the device as uint8, the generator of the data order and the
 augmentation is a device generator (same seed, other draws than on the CPU), and the step's
@@ -158,9 +158,8 @@ class DeviceImages:
         return len(self.labels)
 
     def model_input(self, index: slice | torch.Tensor) -> torch.Tensor:
-        """Normalised float32 ``(b, 3, H, W)`` of the images at ``index`` (channels_last on CUDA)."""
-        x = normalize(self.pixels[index], self.mean, self.std)
-        return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cuda" else x
+        """Normalised float32 ``(b, 3, H, W)`` of the images at ``index``, channels_last."""
+        return normalize(self.pixels[index], self.mean, self.std).contiguous(memory_format=torch.channels_last)
 
 
 def evaluate(
@@ -223,9 +222,9 @@ class SeedRun:
         )
         self.device = device = train.labels.device
         cuda = device.type == "cuda"
-        self.model = initial_model(arch, width, num_classes, seed).to(device)
-        if cuda:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # channels_last on every device: cuDNN's fast layout, and on the CPU a step of the default model
+        # took 0.15 s instead of 0.19 s (one thread, batch 128).
+        self.model = initial_model(arch, width, num_classes, seed).to(device, memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if recipe.compile else self.model
         # The fused CUDA kernel takes the loss scaler's inf check on the device; the default loop would
         # read it back every step.
