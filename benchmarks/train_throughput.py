@@ -1,7 +1,7 @@
 """Training throughput (images/s) of the paper's recipe on synthetic CIFAR-shaped tensors.
 
 Runs the project's own training loop (cnntopo.train.train_seed_models: device-resident data,
-augmentation on a device generator, triangular schedule, AMP + channels_last on CUDA) over
+augmentation on a device generator, triangular schedule, channels_last, AMP on CUDA) over
 random 32x32 RGB images, and reports images per second of training, summed over the seeds
 trained at once (the per-epoch test pass over a 64-image test set is included and negligible).
 
