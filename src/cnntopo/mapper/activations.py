@@ -15,7 +15,8 @@ Sampling modes, per image and layer (all seeded, the choice fixed before extract
   stands in for the receptive field: :func:`~cnntopo.mapper.foreground.grid_position_weights`).
 
 Extraction streams over the images in batches: only one batch of activation tensors is in
-memory, and each layer's selected points are appended to a Zarr store as they come.
+memory, and each layer's selected points are appended to a Zarr store as they come, one store
+per sampling mode, all of them from the same pass.
 Optional Gaussian input noise (std ``sigma``, added after normalisation as the authors did)
 is drawn per image from a generator seeded by (noise seed, image index).
 """
