@@ -1,6 +1,7 @@
 from cnntopo.resources import (
     extract_mem_mb,
     extract_runtime_min,
+    mapper_noise_levels,
     split_sizes,
     train_mem_mb,
     train_runtime_min,
@@ -13,6 +14,17 @@ CIFAR = {"dataset": "cifar10", "image_size": 16}
 def test_split_sizes_match_the_loaders():
     assert split_sizes(DIGITS) == (1347, 450)
     assert split_sizes(CIFAR) == (50_000, 10_000)
+
+
+def test_each_noise_level_lists_the_modes_its_job_writes():
+    mapper = {"sampling": ["random", "full"], "noise": {"sampling": ["foreground1"], "sigmas": [0.5, 1.0]}}
+    # The clean level also holds the noise figure's sigma = 0 column, a mode the clean figures may not use.
+    assert mapper_noise_levels(mapper) == {
+        "0": ["random", "full", "foreground1"],
+        "0.5": ["foreground1"],
+        "1.0": ["foreground1"],
+    }
+    assert mapper_noise_levels({**mapper, "noise": {"sampling": ["full"], "sigmas": []}}) == {"0": ["random", "full"]}
 
 
 def test_estimates_grow_with_the_work():

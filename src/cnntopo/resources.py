@@ -291,17 +291,24 @@ def foreground_masks_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     return 10 + images // (60 if _uses_segmenter(config) else 20_000)
 
 
+def mapper_noise_levels(mapper: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The sampling modes of each input noise level of the mapper branch, ``{"0": clean, "<sigma>": noisy}``:
+    one mapper_activations job each. The clean images also serve the noise figure's sigma = 0 column."""
+    noise = mapper["noise"]
+    clean = [*mapper["sampling"], *(noise["sampling"] if noise["sigmas"] else [])]
+    return {"0": list(dict.fromkeys(clean)), **{str(s): list(noise["sampling"]) for s in noise["sigmas"]}}
+
+
 def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    """One job writes the stores of every sampling mode of its noise level (``sigma`` "0": the clean images)."""
+    """One job writes the stores of every sampling mode of its noise level (``sigma``)."""
     mapper = config["mapper"]
-    modes = mapper["sampling"] if float(wildcards.sigma) == 0 else mapper["noise"]["sampling"]
     return mapper_activations_mem_mb(
         config["data"],
         mapper["model"]["width"],
         mapper["extract_batch"],
         mapper["full_cap"],
         len(_layers(config, wildcards)),
-        len(modes),
+        len(mapper_noise_levels(mapper)[wildcards.sigma]),
     )
 
 

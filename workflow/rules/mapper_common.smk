@@ -5,8 +5,7 @@ import shlex
 MAPPER = config["mapper"]
 MAPPER_SEED = MAPPER["seed"]
 NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
-# The sampling modes of each input noise level ("0": the clean images): one mapper_activations job each.
-NOISE_LEVELS = {"0": MAPPER["sampling"], **{str(s): MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]}}
+NOISE_LEVELS = resources.mapper_noise_levels(MAPPER)  # the sampling modes per input noise level
 FIGURE_ROWS = {
     "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
     "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
