@@ -56,10 +56,9 @@ def settings_of(config: str) -> dict:
     return validate_config(yaml.safe_load((REPO / config).read_text()), load_schema(REPO / SCHEMA))
 
 
-def sw_evaluations(config: str) -> int:
-    """SW distances of the config: per model and batch the 136 within pairs, per compared model pair
-    and batch the 17 x 17 cross pairs; trained models and the untrained control."""
-    settings = settings_of(config)
+def sw_evaluations(settings: dict) -> int:
+    """SW distances of a validated config: per model and batch the 136 within pairs, per compared model
+    pair and batch the 17 x 17 cross pairs; trained models and the untrained control."""
     ph = settings["ph"]
     if "ph" not in settings["branches"] or "sw" not in ph["metrics"]:
         return 0
@@ -116,16 +115,16 @@ def main() -> None:
     where = f"{args.gpus} GPU(s) at the given rates" if args.gpus else "this CPU"
     rows = []
     for config, epochs in (("config/paper-ph.yaml", 24), ("config/paper-mapper.yaml", 350)):
-        jobs = dag_jobs(config)
+        jobs, settings = dag_jobs(config), settings_of(config)
         stages = {
             "train_model": jobs.get("train_model", 0) * epochs * 50_000 / train_rate,
             "extract_activations": jobs.get("extract_activations", 0) * 10 * 1000 / extract_rate,
             # a job computes one model's batches, each a PH job of the measurement
             "persistence_diagrams": jobs.get("persistence_diagrams", 0)
-            * settings_of(config)["ph"]["activations"]["batches"]
+            * settings["ph"]["activations"]["batches"]
             * ph_job
             / args.cores,
-            "layer_distances (SW only)": sw_evaluations(config) * sw_pair / args.cores,
+            "layer_distances (SW only)": sw_evaluations(settings) * sw_pair / args.cores,
             "mapper_activations": jobs.get("mapper_activations", 0) * 50_000 / extract_rate,
         }
         if jobs.get("mapper_graph"):

@@ -56,7 +56,7 @@ def draw_mapper_graph(ax, graph: dict) -> None:
     if not len(pos):
         ax.text(0.5, 0.5, "no nodes", ha="center", va="center", transform=ax.transAxes)
         return
-    # Collections, not one artist per edge and wedge: a page of 300 nodes drew in 2 s, now in a tenth.
+    # Collections, not one artist per edge and wedge: adding 353 wedges one by one took 1.1 s of a page.
     ax.add_collection(LineCollection([pos[list(e)] for e in graph["edges"]], colors="0.6", linewidths=0.5, zorder=1))
     biggest = max(n["size"] for n in graph["nodes"])
     wedges, colours = [], []

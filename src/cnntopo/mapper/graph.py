@@ -166,7 +166,7 @@ def mapper_graph(
     ``neighbours``: the cloud's :func:`eps_neighbour_graph` for this ``eps``; DBSCAN then reads
     each preimage's neighbourhoods from it instead of computing them.
     """
-    from sklearn.cluster import DBSCAN  # here: the page and figure jobs import this module for its cover only
+    from sklearn.cluster import DBSCAN  # here: the explorer job imports this module for its cover only
 
     points = np.asarray(points)
     if eps is None:
@@ -237,13 +237,13 @@ def spring_layout(n_nodes: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
     """``(n_nodes, 2)`` positions of a graph's nodes ``0..n_nodes-1``: networkx's spring layout, seeded,
     coordinates in about [-1, 1]. Computed once per graph and stored in its JSON, so that its page,
     the figure grids and the explorer draw it alike without laying it out again."""
+    if not n_nodes:
+        return np.zeros((0, 2))
     import networkx as nx
 
     g = nx.Graph()
     g.add_nodes_from(range(n_nodes))
     g.add_edges_from(edges)
-    if not n_nodes:
-        return np.zeros((0, 2))
     positions = nx.spring_layout(g, seed=0, k=1.5 / np.sqrt(n_nodes))
     return np.array([positions[i] for i in range(n_nodes)])
 

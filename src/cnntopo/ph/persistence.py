@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnntopo.provenance import atomic_savez
+from cnntopo.provenance import atomic_savez, progress_bar
 from cnntopo.store import open_store
 
 BACKENDS = ("ripser", "giotto")
@@ -91,25 +91,32 @@ def load_diagrams(path: str | Path, dim: int) -> tuple[list[np.ndarray], dict]:
         return [data[diagram_key(layer, dim)] for layer in meta["layers"]], meta
 
 
-def diagrams_of_store_batch(
-    store_path: Path, batch: int, maxdim: int, backend: str, representation: str = "top_l2", threads: int = 1
-) -> tuple[dict[int, list[np.ndarray]], dict]:
-    """Diagrams of every layer's ``representation`` cloud of one batch of an activation store, with their metadata."""
+def diagrams_of_store(
+    store_path: Path,
+    batches: Sequence[int],
+    maxdim: int,
+    backend: str,
+    representation: str = "top_l2",
+    threads: int = 1,
+) -> list[tuple[dict[int, list[np.ndarray]], dict]]:
+    """Per batch of ``batches``: the diagrams of every layer's ``representation`` cloud of an activation
+    store, with their metadata. The store is opened, and each layer read and verified, once for all batches."""
     store = open_store(store_path)
-    if not 0 <= batch < store.attrs["batches"]:
-        raise ValueError(f"{store_path} has batches 0..{store.attrs['batches'] - 1}, not {batch}")
+    for batch in batches:
+        if not 0 <= batch < store.attrs["batches"]:
+            raise ValueError(f"{store_path} has batches 0..{store.attrs['batches'] - 1}, not {batch}")
     layers = [int(key.removeprefix("layer")) for key in store.layer_keys]
-    diagrams = {}
-    for layer in layers:
-        try:
-            cloud = store.layer(layer, representation)[batch]
-            diagrams[layer] = persistence_diagrams(cloud, maxdim, backend, threads)
-        except ValueError as error:
-            raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
+    diagrams: list[dict[int, list[np.ndarray]]] = [{} for _ in batches]
+    for layer in progress_bar(layers, desc=f"PH of {Path(store_path).name}", unit="layer"):
+        clouds = store.layer(layer, representation)
+        for per_batch, batch in zip(diagrams, batches):
+            try:
+                per_batch[layer] = persistence_diagrams(clouds[batch], maxdim, backend, threads)
+            except ValueError as error:
+                raise ValueError(f"{store_path} layer {layer} batch {batch}: {error}") from error
     meta = {
         "store": str(store_path),
         "seed": store.attrs["seed"],
-        "batch": batch,
         "representation": representation,
         "layers": layers,
         "maxdim": maxdim,
@@ -117,7 +124,7 @@ def diagrams_of_store_batch(
         "points": store.attrs["rows"],
         "config_digest": store.attrs["config_digest"],
     }
-    return diagrams, meta
+    return [(per_batch, {**meta, "batch": batch}) for per_batch, batch in zip(diagrams, batches)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -132,10 +139,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if len(args.out) != len(args.batch):
         parser.error(f"--out needs one path per batch ({len(args.batch)}), got {len(args.out)}")
-    for batch, out in zip(args.batch, args.out):
-        diagrams, meta = diagrams_of_store_batch(
-            args.store, batch, args.maxdim, args.backend, args.representation, args.threads
-        )
+    computed = diagrams_of_store(args.store, args.batch, args.maxdim, args.backend, args.representation, args.threads)
+    for (diagrams, meta), out in zip(computed, args.out):
         save_diagrams(out, diagrams, meta)
         sizes = ", ".join(f"{layer}:{len(d[1]) if len(d) > 1 else 0}" for layer, d in diagrams.items())
         print(f"{out}: H1 points per layer {sizes}", file=sys.stderr, flush=True)
