@@ -2,7 +2,8 @@
 
 Both get the l2-norm lens (min-max scaled), our cover (n intervals tiling [0, 1] with the
 stated overlap; kmapper's own cover differs slightly, kmapper issue 125, so it is handed ours
-through a Cover subclass) and DBSCAN(eps, min_samples=5, brute force). Prints both times, whether
+through a Cover subclass) and DBSCAN(eps, min_samples=5): scikit-learn's, brute force, for kmapper;
+for ours, the same labels from each preimage's eps-neighbour graph. Prints both times, whether
 the graphs are identical (same node member sets, same edges), and the projected cost of the full
 sampling mode at the paper's 800,000-point cap. Then a sweep of five (intervals, overlap)
 settings: ours builds one eps-neighbour graph for all of them (cnntopo.mapper.graph.mapper_sweep),

@@ -1,6 +1,7 @@
 import networkx as nx
 import numpy as np
 import pytest
+from scipy import sparse
 from torch import nn
 
 from cnntopo.layers import LayerInfo
@@ -190,3 +191,38 @@ def test_one_eps_graph_serves_a_sweep_with_the_brute_force_graphs():
         brute = mapper_graph(cloud, n, p, 5, eps)
         assert {frozenset(m.tolist()) for m in swept.nodes} == {frozenset(m.tolist()) for m in brute.nodes}
         assert swept.edges == brute.edges and len(brute.nodes) > 3
+
+
+@pytest.mark.parametrize("border_cluster_first", [True, False])
+def test_a_border_point_of_two_clusters_joins_the_one_found_first(border_cluster_first):
+    from scipy.spatial.distance import cdist
+
+    from cnntopo.mapper.graph import dbscan_labels
+
+    a, b = np.linspace(0.0, 0.2, 5), np.linspace(1.2, 1.4, 5)
+    line = np.r_[a, b, 0.7] if border_cluster_first else np.r_[b, a, 0.7]  # 0.7: 0.5 from both, not core
+    distances = cdist(line[:, None], line[:, None])
+    labels = dbscan_labels(sparse.csr_matrix(np.where(distances <= 0.52, distances, 0.0)), 0.52, 5)
+    assert labels.tolist() == [0] * 5 + [1] * 5 + [0]
+
+
+@pytest.mark.parametrize("min_samples", [2, 5, 12])
+def test_dbscan_labels_are_scikit_learns(min_samples):
+    from sklearn.cluster import DBSCAN
+
+    from cnntopo.mapper.graph import dbscan_labels, eps_neighbour_graph
+
+    rng = np.random.default_rng(min_samples)
+    centres = rng.uniform(0, 4, (12, 3))
+    cloud = np.vstack([c + 0.3 * rng.standard_normal((60, 3)) for c in centres] + [rng.uniform(0, 4, (200, 3))])
+    cloud = np.vstack([cloud, cloud[:30]])  # duplicates
+    eps = 0.3
+    neighbours = eps_neighbour_graph(cloud, eps)
+    ours = dbscan_labels(neighbours, eps, min_samples)
+    theirs = DBSCAN(eps=eps, min_samples=min_samples, algorithm="brute").fit_predict(cloud)
+    assert np.array_equal(ours, theirs) and ours.max() >= 3 and (ours == -1).any()
+    # Border points next to several clusters, where the order of discovery decides.
+    core = np.asarray((neighbours > 0).sum(axis=1)).ravel() + 1 >= min_samples
+    rows, cols = neighbours.nonzero()
+    contested = [i for i in np.flatnonzero(~core & (ours >= 0)) if len(set(ours[cols[(rows == i) & core[cols]]])) > 1]
+    assert contested or min_samples == 2
