@@ -231,7 +231,9 @@ def open_store(path: str | Path) -> ActivationStore:
     if attrs.get("complete") is not True:
         raise StoreError(f"{path} is incomplete: its writer did not finish; rerun its rule")
     clouds = [f"{key}_{r}" for key in attrs["layers"] for r in attrs.get("extra_representations", [])]
-    missing = [key for key in [*attrs["layers"], *clouds, *attrs["arrays"]] if key not in group]
+    # A member of a local Zarr v3 group is a folder with a zarr.json: looking for the files is ~0.07 s
+    # quicker per store than asking the group, key by key, through zarr's event loop.
+    missing = [key for key in [*attrs["layers"], *clouds, *attrs["arrays"]] if not (path / key / "zarr.json").is_file()]
     if missing:
         raise StoreError(f"{path} lacks arrays {missing}: the store is corrupt; rerun its rule")
     return ActivationStore(path, attrs, group)
