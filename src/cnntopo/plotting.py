@@ -24,6 +24,8 @@ def save_figure(fig, out: Path) -> None:
 
     out = Path(out)
     fig.savefig(out, dpi=150)
+    # The PDF keeps the layout the PNG computed: laying out again cost a figure job about 0.4 s.
+    fig.set_layout_engine("none")
     fig.savefig(out.with_suffix(".pdf"))
     plt.close(fig)
 
