@@ -1,3 +1,12 @@
+# One command for both training rules: train_model (one seed) and the train_models_* rules (ph.train.concurrent_seeds
+# PH seeds in one process, one rule per group, since a rule's outputs cannot vary in number).
+TRAIN_COMMAND = (
+    "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
+    " --seed {params.seeds} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
+    " --checkpoint {params.checkpoints} --device {params.device} --threads {threads} > {log} 2>&1"
+)
+
+
 rule train_model:
     """Train seed {wildcards.seed} of the {wildcards.branch} branch's model (weights + metrics)."""
     input:
@@ -23,12 +32,11 @@ rule train_model:
         arch=lambda w: branch_config(w)["model"]["arch"],
         width=lambda w: branch_config(w)["model"]["width"],
         recipe=lambda w: recipe_json(w.branch),
-        checkpoint="results/models/{branch}/seed{seed}.ckpt",
+        seeds="{seed}",
+        checkpoints="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],
     shell:
-        "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
-        " --seed {wildcards.seed} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
-        " --checkpoint {params.checkpoint} --device {params.device} --threads {threads} > {log} 2>&1"
+        TRAIN_COMMAND
 
 
 for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
@@ -61,20 +69,18 @@ for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
             checkpoints=expand("results/models/ph/seed{seed}.ckpt", seed=group_seeds),
             device=config["device"],
         shell:
-            "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
-            " --seed {params.seeds} --recipe {params.recipe:q} --weights {output.weights}"
-            " --metrics {output.metrics} --checkpoint {params.checkpoints} --device {params.device}"
-            " --threads {threads} > {log} 2>&1"
+            TRAIN_COMMAND
 
 
 rule init_model:
-    """The untrained control: seed {wildcards.seed}'s initialisation, saved without training."""
+    """The untrained control: every seed's initialisation, saved without training (one job: the torch
+    import costs more than an initialisation)."""
     input:
         data=dataset_input,
     output:
-        weights="results/models/ph_untrained/seed{seed}.pt",
+        weights=expand("results/models/ph_untrained/seed{seed}.pt", seed=SEEDS),
     log:
-        "results/logs/init_model/seed{seed}.log",
+        "results/logs/init_model.log",
     conda:
         ENVIRONMENT
     resources:
@@ -84,9 +90,10 @@ rule init_model:
         data=data_json,
         arch=PH["model"]["arch"],
         width=PH["model"]["width"],
+        seeds=" ".join(map(str, SEEDS)),
     shell:
         "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
-        " --seed {wildcards.seed} --untrained --weights {output.weights} > {log} 2>&1"
+        " --seed {params.seeds} --untrained --weights {output.weights} > {log} 2>&1"
 
 
 rule summarize_training:
