@@ -379,7 +379,7 @@ def test_the_paper_config_plans_100_models_after_the_cifar10_download(tmp_path):
     workdir = workflow_copy(tmp_path)
     out = run_snakemake(workdir, "-n", "--configfile", "config/paper-ph.yaml").stdout
     jobs = planned_jobs(out)
-    assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 100 and jobs["init_model"] == 1
+    assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 100 and jobs["init_model"] == 100
     assert jobs["extract_activations"] == 200  # the trained models and the untrained control
     assert not (workdir / "resources").exists()
 

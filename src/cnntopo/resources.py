@@ -223,7 +223,7 @@ def extract_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
 
 
 def init_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    """The untrained models of the PH branch, built one at a time beside its data set's test split."""
+    """An untrained model of the PH branch, built beside its data set's test split."""
     return extract_mem_mb(config["data"], config["ph"]["model"]["width"], 1, 1)
 
 

@@ -73,14 +73,14 @@ for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
 
 
 rule init_model:
-    """The untrained control: every seed's initialisation, saved without training (one job: the torch
-    import costs more than an initialisation)."""
+    """The untrained control: seed {wildcards.seed}'s initialisation, saved without training (one job per
+    seed, so that adding seeds leaves the existing ones and everything made from them as they are)."""
     input:
         data=dataset_input,
     output:
-        weights=expand("results/models/ph_untrained/seed{seed}.pt", seed=SEEDS),
+        weights="results/models/ph_untrained/seed{seed}.pt",
     log:
-        "results/logs/init_model.log",
+        "results/logs/init_model/seed{seed}.log",
     conda:
         ENVIRONMENT
     resources:
@@ -90,10 +90,9 @@ rule init_model:
         data=data_json,
         arch=PH["model"]["arch"],
         width=PH["model"]["width"],
-        seeds=" ".join(map(str, SEEDS)),
     shell:
         "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
-        " --seed {params.seeds} --untrained --weights {output.weights} > {log} 2>&1"
+        " --seed {wildcards.seed} --untrained --weights {output.weights} > {log} 2>&1"
 
 
 rule summarize_training:
