@@ -5,7 +5,8 @@ CIFAR-shaped data), extraction (forward) images/s, one PH job (the 17 layers' cl
 from benchmarks/paper_scale_clouds.py), one SW layer-distance job (a 17 x 17 matrix against one
 other model) and one mapper graph (50,000 x 512, scaled with the square of a graph's points).
 The job counts per rule come from the DAG itself (``snakemake -n``), so the projection follows
-the configs as they are. CPU stages run ``--cores`` jobs side by side; training and extraction
+the configs as they are. CPU stages run ``--cores`` jobs side by side, and last at least as long as
+their longest job (the layer distances of a reference model against all others); training and extraction
 use ``--gpus`` devices at ``--gpu-train-rate`` / ``--gpu-extract-rate`` images/s when given (the
 issue's H100 measurement: 47,300 training images/s), else this machine's CPU rate on all cores.
 Appends the projections to benchmarks/results/summary.csv.
@@ -29,8 +30,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from cnntopo.config import load_schema, validate_config  # noqa: E402
 from cnntopo.mapper.graph import knee_eps, mapper_graph, nearest_neighbour_distances  # noqa: E402
 from cnntopo.models import build_model  # noqa: E402
+from cnntopo.ph.pairwise import pairwise_matrix  # noqa: E402
 from cnntopo.ph.persistence import persistence_diagrams  # noqa: E402
+from cnntopo.ph.similarity import METRICS, make_metric  # noqa: E402
 from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix  # noqa: E402
+from cnntopo.ph.specificity import cross_partners  # noqa: E402
 from mapper import activation_like_cloud  # noqa: E402
 from paper_scale_clouds import paper_scale_clouds  # noqa: E402
 from summary import record  # noqa: E402
@@ -56,16 +60,31 @@ def settings_of(config: str) -> dict:
     return validate_config(yaml.safe_load((REPO / config).read_text()), load_schema(REPO / SCHEMA))
 
 
-def sw_evaluations(settings: dict) -> int:
-    """SW distances of a validated config: per model and batch the 136 within pairs, per compared model
-    pair and batch the 17 x 17 cross pairs; trained models and the untrained control."""
+def layer_distance_counts(settings: dict, layers: int) -> tuple[int, int]:
+    """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all, and in
+    its longest job (the model with the most partners: its L(L-1)/2 pairs and L x L against each partner,
+    per batch). Trained models and the untrained control."""
     ph = settings["ph"]
-    if "ph" not in settings["branches"] or "sw" not in ph["metrics"]:
-        return 0
     seeds, references, batches = settings["seeds"], ph["specificity"]["references"], ph["activations"]["batches"]
-    pairs = seeds * (seeds - 1) // 2 if references == "all" else len(references) * (seeds - 1)
+    partners = [len(cross_partners(seed, range(seeds), references)) for seed in range(seeds)]
     branches = 2 if ph["controls"]["untrained"] else 1
-    return branches * batches * (seeds * 136 + pairs * 289)
+    within, cross = layers * (layers - 1) // 2, layers**2
+    return branches * batches * (seeds * within + sum(partners) * cross), batches * (within + max(partners) * cross)
+
+
+def layer_distances_seconds(settings: dict, pair_seconds: dict[str, float], layers: int, cores: int) -> float:
+    """Wall time of the layer_distances jobs on ``cores``: their work shared out, but no less than the longest."""
+    if "ph" not in settings["branches"]:
+        return 0.0
+    ph = settings["ph"]
+    total, longest = layer_distance_counts(settings, layers)
+    work, slowest = 0.0, 0.0
+    for metric in ph["metrics"]:
+        reads_diagrams = METRICS[metric].reads == "diagrams"
+        representations = ph["sw"]["representations"] if reads_diagrams else ph["representations"]
+        work += len(representations) * total * pair_seconds[metric]
+        slowest = max(slowest, longest * pair_seconds[metric])
+    return max(work / cores, slowest)
 
 
 def forward_rate(width: int, images: int, batch: int) -> float:
@@ -96,9 +115,17 @@ def main() -> None:
     started = time.perf_counter()
     diagrams = [persistence_diagrams(c)[1] for c in clouds]
     ph_job = time.perf_counter() - started
+    within_pairs = len(clouds) * (len(clouds) - 1) // 2  # 136 for the 17 layers
     started = time.perf_counter()
-    sliced_wasserstein_matrix(diagrams)  # 136 pairs; a cross job compares 17 x 17 = 289
-    sw_pair = (time.perf_counter() - started) / 136
+    sliced_wasserstein_matrix(diagrams)
+    pair_seconds = {"sw": (time.perf_counter() - started) / within_pairs}
+    for name in METRICS:
+        if METRICS[name].reads == "store":
+            metric = make_metric(name)
+            prepared = [metric.prepare(c) for c in clouds]
+            started = time.perf_counter()
+            pairwise_matrix(prepared, metric.distance)
+            pair_seconds[name] = (time.perf_counter() - started) / within_pairs
     cloud = activation_like_cloud(50_000, 512)
     eps, _ = knee_eps(nearest_neighbour_distances(cloud))
     started = time.perf_counter()
@@ -106,8 +133,9 @@ def main() -> None:
     graph_50k = time.perf_counter() - started
     print(
         f"units: training {cpu_train:.0f} img/s, forward {cpu_forward:.0f} img/s (CPU, {torch.get_num_threads()}"
-        f" threads); PH job (17 clouds) {ph_job:.1f} s; SW pair {sw_pair * 1e3:.2f} ms; mapper graph 50k x 512"
-        f" {graph_50k:.1f} s"
+        f" threads); PH job (17 clouds) {ph_job:.1f} s; layer pair "
+        + ", ".join(f"{name} {seconds * 1e3:.2f} ms" for name, seconds in pair_seconds.items())
+        + f"; mapper graph 50k x 512 {graph_50k:.1f} s"
     )
 
     train_rate = args.gpus * args.gpu_train_rate if args.gpus else cpu_train
@@ -124,7 +152,7 @@ def main() -> None:
             * settings["ph"]["activations"]["batches"]
             * ph_job
             / args.cores,
-            "layer_distances (SW only)": sw_evaluations(settings) * sw_pair / args.cores,
+            "layer_distances": layer_distances_seconds(settings, pair_seconds, len(clouds), args.cores),
             "mapper_activations": jobs.get("mapper_activations", 0) * 50_000 / extract_rate,
         }
         if jobs.get("mapper_graph"):
