@@ -2,8 +2,9 @@
 
 Measures, in one run: training images/s of the paper's model (width 64, the paper recipe, synthetic
 CIFAR-shaped data), extraction (forward) images/s, one PH job (the 17 layers' clouds at N = 1000
-from benchmarks/paper_scale_clouds.py), one SW layer-distance job (a 17 x 17 matrix against one
-other model) and one mapper graph (50,000 x 512, scaled with the square of a graph's points).
+from benchmarks/paper_scale_clouds.py), one layer pair of each metric (SW of two of their diagrams;
+CKA and Procrustes of two of the clouds, averaged over the 136 pairs of the 17 layers) and one
+mapper graph (50,000 x 512, scaled with the square of a graph's points).
 The job counts per rule come from the DAG itself (``snakemake -n``), so the projection follows
 the configs as they are. CPU stages run ``--cores`` jobs side by side, and last at least as long as
 their longest job (the layer distances of a reference model against all others); training and extraction
