@@ -7,7 +7,8 @@ CKA and Procrustes of two of the clouds, averaged over the 136 pairs of the 17 l
 mapper graph (50,000 x 512, scaled with the square of a graph's points).
 The job counts per rule come from the DAG itself (``snakemake -n``), so the projection follows
 the configs as they are. CPU stages run ``--cores`` jobs side by side, and last at least as long as
-their longest job (the layer distances of a reference model against all others); training and extraction
+their longest job (the layer distances of a reference model against all others, on its
+ph.distance_threads cores); training and extraction
 use ``--gpus`` devices at ``--gpu-train-rate`` / ``--gpu-extract-rate`` images/s when given (the
 issue's H100 measurement: 47,300 training images/s), else this machine's CPU rate on all cores.
 Appends the projections to benchmarks/results/summary.csv.
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from cnntopo.config import load_schema, validate_config  # noqa: E402
@@ -36,6 +38,7 @@ from cnntopo.ph.persistence import persistence_diagrams  # noqa: E402
 from cnntopo.ph.similarity import METRICS, make_metric  # noqa: E402
 from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix  # noqa: E402
 from cnntopo.ph.specificity import cross_partners  # noqa: E402
+from cnntopo.resources import distance_threads  # noqa: E402
 from mapper import activation_like_cloud  # noqa: E402
 from paper_scale_clouds import paper_scale_clouds  # noqa: E402
 from summary import record  # noqa: E402
@@ -61,16 +64,19 @@ def settings_of(config: str) -> dict:
     return validate_config(yaml.safe_load((REPO / config).read_text()), load_schema(REPO / SCHEMA))
 
 
-def layer_distance_counts(settings: dict, layers: int) -> tuple[int, int]:
-    """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all, and in
-    its longest job (the model with the most partners: its L(L-1)/2 pairs and L x L against each partner,
-    per batch). Trained models and the untrained control."""
+def layer_distance_counts(settings: dict, layers: int) -> tuple[int, float]:
+    """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all, and
+    per core of its longest job (the model with the most partners: its L(L-1)/2 pairs, and L x L against
+    each partner shared among its ph.distance_threads cores, per batch). Trained models and the untrained
+    control."""
     ph = settings["ph"]
     seeds, references, batches = settings["seeds"], ph["specificity"]["references"], ph["activations"]["batches"]
     partners = [len(cross_partners(seed, range(seeds), references)) for seed in range(seeds)]
     branches = 2 if ph["controls"]["untrained"] else 1
     within, cross = layers * (layers - 1) // 2, layers**2
-    return branches * batches * (seeds * within + sum(partners) * cross), batches * (within + max(partners) * cross)
+    busiest = int(np.argmax(partners))
+    longest = batches * (within + partners[busiest] * cross / distance_threads(settings, busiest))
+    return branches * batches * (seeds * within + sum(partners) * cross), longest
 
 
 def layer_distances_seconds(settings: dict, pair_seconds: dict[str, float], layers: int, cores: int) -> float:
@@ -124,9 +130,10 @@ def main() -> None:
         if METRICS[name].reads == "store":
             metric = make_metric(name)
             prepared = [metric.prepare(c) for c in clouds]
-            started = time.perf_counter()
-            pairwise_matrix(prepared, metric.distance)
-            pair_seconds[name] = (time.perf_counter() - started) / within_pairs
+            with threadpool_limits(1):  # as in a job: BLAS on one core (Snakemake sets it to the job's threads)
+                started = time.perf_counter()
+                pairwise_matrix(prepared, metric.distance)
+                pair_seconds[name] = (time.perf_counter() - started) / within_pairs
     cloud = activation_like_cloud(50_000, 512)
     eps, _ = knee_eps(nearest_neighbour_distances(cloud))
     started = time.perf_counter()

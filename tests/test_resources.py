@@ -1,4 +1,5 @@
 from cnntopo.resources import (
+    distance_threads,
     extract_mem_mb,
     extract_runtime_min,
     mapper_noise_levels,
@@ -42,3 +43,12 @@ def test_estimates_grow_with_the_work():
 def test_embedded_default_fits_a_small_machine():
     assert train_mem_mb(DIGITS, 16, 128, gpu=False) < 3000
     assert train_runtime_min(DIGITS, 16, 10, gpu=False) <= 15
+
+
+def test_a_distance_job_gets_no_more_cores_than_it_has_partners():
+    def config(seeds, references, threads):
+        return {"seeds": seeds, "ph": {"distance_threads": threads, "specificity": {"references": references}}}
+
+    assert [distance_threads(config(4, "all", 16), s) for s in range(4)] == [3, 2, 1, 1]
+    assert [distance_threads(config(100, [0], 16), s) for s in (0, 1, 99)] == [16, 1, 1]
+    assert distance_threads(config(100, [0], 1), 0) == 1

@@ -92,3 +92,16 @@ def test_cross_partners_compute_each_pair_once_and_only_for_references():
 
     assert [cross_partners(s, range(4), "all") for s in range(4)] == [[1, 2, 3], [2, 3], [3], []]
     assert cross_partners(0, range(4), [0]) == [1, 2, 3] and cross_partners(2, range(4), [0]) == []
+
+
+def test_partners_compared_side_by_side_give_the_same_matrices(tmp_path):
+    from test_store import write_store
+
+    for seed in range(4):
+        write_store(tmp_path / f"seed{seed}.zarr", seed=seed)
+    procrustes = make_metric("procrustes")
+    others = [tmp_path / f"seed{seed}.zarr" for seed in (3, 1, 2)]
+    one = cross_model(procrustes, [tmp_path / "seed0.zarr"], others)
+    three = cross_model(procrustes, [tmp_path / "seed0.zarr"], others, threads=3)
+    assert one["others"].tolist() == three["others"].tolist() == [1, 2, 3]
+    assert np.array_equal(one["per_batch"], three["per_batch"]) and one["per_batch"].std() > 0

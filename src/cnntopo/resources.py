@@ -99,7 +99,7 @@ def _seconds_per_distance(metric: str, n_points: int, channels: int) -> float:
     return gram + (channels**3 / 1e9 if metric == "procrustes" else 0.0)
 
 
-def layer_distances_runtime_min(metric: str, distances: int, n_points: int, channels: int) -> int:
+def layer_distances_runtime_min(metric: str, distances: float, n_points: int, channels: int) -> int:
     """Runtime of a job that computes ``distances`` layer-to-layer distances (x3 for safety)."""
     return int(5 + 3 * distances * _seconds_per_distance(metric, n_points, channels) / 60)
 
@@ -112,9 +112,9 @@ def sensitivity_runtime_min(metric: str, layers: int, channels: int, step: int, 
     return int(5 + 3 * layers * (channels // step) * per_deletion / 60)
 
 
-def layer_distances_mem_mb(layers: int, batches: int, n_points: int, channels: int) -> int:
-    """Two models' layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
-    return int(_BASE_MB + 2 * layers * batches * n_points * channels * (4 + 8) / 2**20)
+def layer_distances_mem_mb(layers: int, batches: int, n_points: int, channels: int, models: int = 2) -> int:
+    """``models`` models' layers of (B, N, <= c) float32 clouds plus their float64 prepared copies."""
+    return int(_BASE_MB + models * layers * batches * n_points * channels * (4 + 8) / 2**20)
 
 
 def mapper_activations_mem_mb(
@@ -244,21 +244,30 @@ def persistence_diagrams_runtime(config: Mapping[str, Any], wildcards: Any) -> i
     return persistence_runtime_min(activations["n_images"], clouds)
 
 
+def distance_threads(config: Mapping[str, Any], seed: int) -> int:
+    """Cores of the layer_distances job of ``seed``: ``ph.distance_threads``, no more than its partners."""
+    ph = config["ph"]
+    partners = cross_partners(seed, range(config["seeds"]), ph["specificity"]["references"])
+    return max(1, min(ph["distance_threads"], len(partners)))
+
+
 def layer_distances_mem(config: Mapping[str, Any], wildcards: Any) -> int:
-    """The store's (B, N, c) layers of two models, prepared one model at a time."""
+    """The store's (B, N, c) layers of the model and of the partners it is compared with at once."""
     a = _branch(config, wildcards)["activations"]
+    models = 1 + distance_threads(config, int(wildcards.seed))
     return layer_distances_mem_mb(
-        len(_layers(config, wildcards)), a["batches"], a["n_images"], _max_channels(config, wildcards)
+        len(_layers(config, wildcards)), a["batches"], a["n_images"], _max_channels(config, wildcards), models
     )
 
 
 def layer_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    """The model's own layer pairs and every layer pair against each partner, per batch."""
+    """The model's own layer pairs, and every layer pair against each partner (on its threads), per batch."""
     section = _branch(config, wildcards)
     a = section["activations"]
     layers = len(_layers(config, wildcards))
-    partners = cross_partners(int(wildcards.seed), range(config["seeds"]), section["specificity"]["references"])
-    pairs = (layers * (layers - 1) // 2 + layers**2 * len(partners)) * a["batches"]
+    seed = int(wildcards.seed)
+    partners = cross_partners(seed, range(config["seeds"]), section["specificity"]["references"])
+    pairs = (layers * (layers - 1) // 2 + layers**2 * len(partners) / distance_threads(config, seed)) * a["batches"]
     return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
 
 

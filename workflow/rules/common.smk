@@ -47,6 +47,11 @@ def cross_partners(seed):
     return _cross_partners(seed, SEEDS, _references)
 
 
+def distance_threads(seed):
+    """Cores of the layer_distances job of `seed`: ph.distance_threads, no more than it has partners."""
+    return resources.distance_threads(config, seed)
+
+
 CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
 # The PH branch's models: trained, and (the untrained control) their initialisations.
 PH_BRANCHES = ["ph", "ph_untrained"] if PH["controls"]["untrained"] else ["ph"]

@@ -13,7 +13,7 @@ rule layer_distances:
         "results/benchmarks/layer_distances/{branch}/{metric}/{representation}/seed{seed}.tsv"
     conda:
         ENVIRONMENT
-    threads: 1
+    threads: lambda w: distance_threads(int(w.seed))
     resources:
         mem_mb=estimate("layer_distances_mem"),
         runtime=estimate("layer_distances_runtime"),
@@ -22,7 +22,7 @@ rule layer_distances:
     shell:
         "python -m cnntopo.ph.layer_distances --metric {wildcards.metric} --reference {input.reference}"
         " --others {input.others} --representation {wildcards.representation} {params.options}"
-        " --within-out {output.within} --cross-out {output.cross} > {log} 2>&1"
+        " --threads {threads} --within-out {output.within} --cross-out {output.cross} > {log} 2>&1"
 
 
 rule figure_within:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +96,16 @@ def _within(metric: Metric, seed: int, reps: list[list[Any]], layers: list[int])
 
 
 def cross_model(
-    metric: Metric, reference_files: Sequence[Path], other_files: Sequence[Path], representation: str = "top_l2"
+    metric: Metric,
+    reference_files: Sequence[Path],
+    other_files: Sequence[Path],
+    representation: str = "top_l2",
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
-    """Cross matrices of the reference model against every other model whose files are given (grouped by seed)."""
-    return _cross(metric, *prepared_layers(metric, reference_files, representation), other_files, representation)
+    """Cross matrices of the reference model against every other model whose files are given (grouped by
+    seed), ``threads`` partners at a time; the matrices do not depend on ``threads``."""
+    prepared = prepared_layers(metric, reference_files, representation)
+    return _cross(metric, *prepared, other_files, representation, threads)
 
 
 def _cross(
@@ -108,18 +115,29 @@ def _cross(
     layers: list[int],
     other_files: Sequence[Path],
     representation: str,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     grouped: dict[int, list[Path]] = defaultdict(list)
     for f in other_files:
         grouped[model_seed(metric, f)].append(f)
     grouped.pop(seed, None)
-    others, stacks = [], []
-    for other in sorted(grouped):
+    others = sorted(grouped)
+
+    def against(other: int) -> np.ndarray:
         _, batches, _ = prepared_layers(metric, grouped[other], representation)
         if len(batches) != len(reference):
             raise ValueError(f"seed {other} has {len(batches)} batches, seed {seed} has {len(reference)}")
-        others.append(other)
-        stacks.append(np.stack([pairwise_matrix(a, metric.distance, b) for a, b in zip(reference, batches)]))
+        return np.stack([pairwise_matrix(a, metric.distance, b) for a, b in zip(reference, batches)])
+
+    if threads > 1:
+        from threadpoolctl import threadpool_limits
+
+        # Partners side by side, each on one core: numpy's SVD and products release the GIL, and BLAS
+        # would otherwise start `threads` threads in each of them.
+        with threadpool_limits(1), ThreadPoolExecutor(threads) as pool:
+            stacks = list(pool.map(against, others))
+    else:
+        stacks = [against(other) for other in others]
     per_batch = np.stack(stacks) if stacks else np.zeros((0, len(reference), len(layers), len(layers)))
     return {
         "seed": np.array(seed),
@@ -138,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=1, help="sw: homology dimension (SPEC: H1)")
     parser.add_argument("--directions", type=int, default=50, help="sw: M, directions of the approximation")
     parser.add_argument("--representation", default="top_l2", help="which clouds (cnntopo.ph.sampling)")
+    parser.add_argument("--threads", type=int, default=1, help="partners compared side by side")
     parser.add_argument("--within-out", type=Path, required=True, help="output: within-model matrices (.npz)")
     parser.add_argument("--cross-out", type=Path, required=True, help="output: cross-model matrices (.npz)")
     args = parser.parse_args(argv)
@@ -149,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "representation": np.array(args.representation),
     }
     within = _within(metric, *prepared)
-    cross = _cross(metric, *prepared, args.others, args.representation)
+    cross = _cross(metric, *prepared, args.others, args.representation, args.threads)
     atomic_savez(args.within_out, **names, **within)
     atomic_savez(args.cross_out, **names, **cross)
     print(
