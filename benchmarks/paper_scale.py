@@ -38,7 +38,7 @@ from cnntopo.ph.persistence import persistence_diagrams  # noqa: E402
 from cnntopo.ph.similarity import METRICS, make_metric  # noqa: E402
 from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix  # noqa: E402
 from cnntopo.ph.specificity import cross_partners  # noqa: E402
-from cnntopo.resources import distance_threads  # noqa: E402
+from cnntopo.resources import distance_threads, layer_distance_pairs  # noqa: E402
 from mapper import activation_like_cloud  # noqa: E402
 from paper_scale_clouds import paper_scale_clouds  # noqa: E402
 from summary import record  # noqa: E402
@@ -64,19 +64,17 @@ def settings_of(config: str) -> dict:
     return validate_config(yaml.safe_load((REPO / config).read_text()), load_schema(REPO / SCHEMA))
 
 
-def layer_distance_counts(settings: dict, layers: int) -> tuple[int, float]:
-    """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all, and
-    per core of its longest job (the model with the most partners: its L(L-1)/2 pairs, and L x L against
-    each partner shared among its ph.distance_threads cores, per batch). Trained models and the untrained
-    control."""
+def layer_distance_counts(settings: dict, layers: int) -> tuple[float, float]:
+    """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all
+    (trained models and the untrained control), and per core of its longest job, the model with the
+    most partners (cnntopo.resources.layer_distance_pairs)."""
     ph = settings["ph"]
     seeds, references, batches = settings["seeds"], ph["specificity"]["references"], ph["activations"]["batches"]
     partners = [len(cross_partners(seed, range(seeds), references)) for seed in range(seeds)]
     branches = 2 if ph["controls"]["untrained"] else 1
-    within, cross = layers * (layers - 1) // 2, layers**2
+    total = branches * sum(layer_distance_pairs(layers, p, batches) for p in partners)
     busiest = int(np.argmax(partners))
-    longest = batches * (within + partners[busiest] * cross / distance_threads(settings, busiest))
-    return branches * batches * (seeds * within + sum(partners) * cross), longest
+    return total, layer_distance_pairs(layers, partners[busiest], batches, distance_threads(settings, busiest))
 
 
 def layer_distances_seconds(settings: dict, pair_seconds: dict[str, float], layers: int, cores: int) -> float:

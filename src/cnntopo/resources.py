@@ -99,6 +99,13 @@ def _seconds_per_distance(metric: str, n_points: int, channels: int) -> float:
     return gram + (channels**3 / 1e9 if metric == "procrustes" else 0.0)
 
 
+def layer_distance_pairs(layers: int, partners: int, batches: int, threads: int = 1) -> float:
+    """Layer-to-layer distances one layer_distances job computes per core: per batch, the model's
+    L(L-1)/2 pairs of its own layers, and L x L against each partner, the partners shared among its
+    ``threads``."""
+    return batches * (layers * (layers - 1) // 2 + layers**2 * partners / threads)
+
+
 def layer_distances_runtime_min(metric: str, distances: float, n_points: int, channels: int) -> int:
     """Runtime of a job that computes ``distances`` layer-to-layer distances (x3 for safety)."""
     return int(5 + 3 * distances * _seconds_per_distance(metric, n_points, channels) / 60)
@@ -267,7 +274,7 @@ def layer_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     layers = len(_layers(config, wildcards))
     seed = int(wildcards.seed)
     partners = cross_partners(seed, range(config["seeds"]), section["specificity"]["references"])
-    pairs = (layers * (layers - 1) // 2 + layers**2 * len(partners) / distance_threads(config, seed)) * a["batches"]
+    pairs = layer_distance_pairs(layers, len(partners), a["batches"], distance_threads(config, seed))
     return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
 
 
