@@ -11,9 +11,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# uv installs everything, pinned by constraints.txt (4 s here, bytecode aside; pip took 78 s). torch==2.13.0
-	# must resolve to the local CPU wheel wherever pip's configuration provides one (nothing may pull
-	# the index's CUDA build), so uv searches pip's find-links (environment and config files) too.
+	# uv installs everything, pinned by constraints.txt (4 s here before compiling; pip took 78 s).
+	# torch==2.13.0 must resolve to the local CPU wheel wherever pip's configuration provides one
+	# (nothing may pull the index's CUDA build), so uv searches pip's find-links (environment and
+	# config files) too.
 	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt uv==0.13.9
 	find_links="$${PIP_FIND_LINKS:-} $$($(BIN)/python -m pip config get global.find-links 2>/dev/null || true)"; \
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt \
