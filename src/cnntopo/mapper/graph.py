@@ -78,7 +78,7 @@ def nearest_neighbour_distances(points: np.ndarray, sample: int = 5000, seed: in
     nearest = np.full(len(queries), np.inf)
     for start in range(0, len(points), chunk):
         squared = squared_distances(query_points, np.asarray(points[start : start + chunk], dtype=np.float64))
-        is_self = (queries >= start) & (queries < start + len(squared[0]))
+        is_self = (queries >= start) & (queries < start + squared.shape[1])
         squared[np.flatnonzero(is_self), queries[is_self] - start] = np.inf
         np.minimum(nearest, squared.min(axis=1), out=nearest)
     return np.sort(np.sqrt(nearest))
