@@ -37,8 +37,7 @@ from cnntopo.ph.pairwise import pairwise_matrix  # noqa: E402
 from cnntopo.ph.persistence import persistence_diagrams  # noqa: E402
 from cnntopo.ph.similarity import METRICS, make_metric  # noqa: E402
 from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix  # noqa: E402
-from cnntopo.ph.specificity import cross_partners  # noqa: E402
-from cnntopo.resources import distance_threads, layer_distance_pairs  # noqa: E402
+from cnntopo.resources import distance_partners, distance_threads, layer_distance_pairs  # noqa: E402
 from mapper import activation_like_cloud  # noqa: E402
 from paper_scale_clouds import paper_scale_clouds  # noqa: E402
 from summary import record  # noqa: E402
@@ -69,8 +68,8 @@ def layer_distance_counts(settings: dict, layers: int) -> tuple[float, float]:
     (trained models and the untrained control), and per core of its longest job, the model with the
     most partners (cnntopo.resources.layer_distance_pairs)."""
     ph = settings["ph"]
-    seeds, references, batches = settings["seeds"], ph["specificity"]["references"], ph["activations"]["batches"]
-    partners = [len(cross_partners(seed, range(seeds), references)) for seed in range(seeds)]
+    partners = [len(distance_partners(settings, seed)) for seed in range(settings["seeds"])]
+    batches = ph["activations"]["batches"]
     branches = 2 if ph["controls"]["untrained"] else 1
     total = branches * sum(layer_distance_pairs(layers, p, batches) for p in partners)
     busiest = int(np.argmax(partners))

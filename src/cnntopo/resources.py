@@ -251,14 +251,14 @@ def persistence_diagrams_runtime(config: Mapping[str, Any], wildcards: Any) -> i
     return persistence_runtime_min(activations["n_images"], clouds)
 
 
-def _distance_partners(config: Mapping[str, Any], seed: int) -> list[int]:
+def distance_partners(config: Mapping[str, Any], seed: int) -> list[int]:
     """The models the layer_distances job of ``seed`` compares it with (its cross-model partners)."""
     return cross_partners(seed, range(config["seeds"]), config["ph"]["specificity"]["references"])
 
 
 def distance_threads(config: Mapping[str, Any], seed: int) -> int:
     """Cores of the layer_distances job of ``seed``: ``ph.distance_threads``, no more than its partners."""
-    return max(1, min(config["ph"]["distance_threads"], len(_distance_partners(config, seed))))
+    return max(1, min(config["ph"]["distance_threads"], len(distance_partners(config, seed))))
 
 
 def layer_distances_mem(config: Mapping[str, Any], wildcards: Any) -> int:
@@ -275,7 +275,7 @@ def layer_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     a = _branch(config, wildcards)["activations"]
     layers = len(_layers(config, wildcards))
     seed = int(wildcards.seed)
-    partners = _distance_partners(config, seed)
+    partners = distance_partners(config, seed)
     pairs = layer_distance_pairs(layers, len(partners), a["batches"], distance_threads(config, seed))
     return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
 
