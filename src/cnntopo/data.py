@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cnntopo.entrypoint import run_step
 from cnntopo.provenance import atomic_write_json
 from cnntopo.torchvision_compat import torchvision_submodule
 
@@ -337,4 +338,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

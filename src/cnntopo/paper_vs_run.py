@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.specificity import PAPER_LAYER_OF_INTEREST, PAPER_RHO_LAYER_9, PAPER_RHO_OVERALL
 from cnntopo.provenance import read_table, write_table
@@ -185,4 +186,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

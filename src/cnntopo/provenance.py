@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
+
 if TYPE_CHECKING:
     import torch
 
@@ -141,4 +143,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

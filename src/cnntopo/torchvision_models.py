@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnntopo.entrypoint import run_step
 from cnntopo.torchvision_compat import torchvision_submodule
 
 # torchvision builds these with transform_input=True whenever it loads ImageNet weights: the
@@ -188,4 +189,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.entrypoint import run_step
 from cnntopo.models import ModelSpec, build_model, save_weights
 from cnntopo.provenance import (
     add_device_options,
@@ -484,4 +485,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cnntopo.entrypoint import run_step
 from cnntopo.plotting import save_figure, use_file_backend
 from cnntopo.provenance import write_table
 
@@ -65,4 +66,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.entrypoint import run_step
 from cnntopo.feature_nodes import feature_extractor, node_shapes
 from cnntopo.layers import LayerInfo, default_nodes
 from cnntopo.mapper.foreground import grid_position_weights, position_weights
@@ -275,4 +276,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

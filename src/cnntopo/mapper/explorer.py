@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
 from cnntopo.provenance import atomic_write_text
@@ -224,4 +225,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Patch, Wedge
 
+from cnntopo.entrypoint import run_step
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
 from cnntopo.provenance import atomic_write_text, write_table
 
@@ -418,4 +419,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

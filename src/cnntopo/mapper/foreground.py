@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from cnntopo.data import DataError, image_subset, load_dataset
+from cnntopo.entrypoint import run_step
 from cnntopo.layers import LayerInfo
 from cnntopo.models import build_model, model_layers
 from cnntopo.provenance import atomic_savez, write_table
@@ -284,4 +285,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from cnntopo.entrypoint import run_step
 from cnntopo.mapper.purity import purity_summary
 from cnntopo.provenance import atomic_write_json
 from cnntopo.store import layer_key, open_store
@@ -350,4 +351,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
+from cnntopo.entrypoint import run_step
 from cnntopo.feature_nodes import feature_extractor, node_shapes
 from cnntopo.layers import LayerInfo
 from cnntopo.models import load_model, model_layers
@@ -249,4 +250,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

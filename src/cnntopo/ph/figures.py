@@ -19,6 +19,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.statistics import row_correlations
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
@@ -365,4 +366,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

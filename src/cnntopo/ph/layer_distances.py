@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.ph.pairwise import pairwise_matrix
 from cnntopo.ph.persistence import diagram_meta, load_diagrams
 from cnntopo.ph.similarity import METRIC_NAMES, METRICS, Metric, make_metric
@@ -178,4 +179,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

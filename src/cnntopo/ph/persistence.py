@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.provenance import atomic_savez, progress_bar
 from cnntopo.store import open_store
 
@@ -147,4 +148,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

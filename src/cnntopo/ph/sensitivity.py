@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.ph.similarity import METRIC_NAMES, Metric, centred, make_metric
 from cnntopo.ph.specificity import cross_matrices_by_pair
 from cnntopo.provenance import write_table
@@ -151,4 +152,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

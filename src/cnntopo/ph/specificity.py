@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.ph.statistics import (
     bootstrap_specificity,
     percentile_interval,
@@ -182,4 +183,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

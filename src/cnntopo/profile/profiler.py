@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnntopo.entrypoint import run_step
 from cnntopo.profile.network import Network, ProfileLayer, Recording, UnsupportedLayerError
 from cnntopo.profile.profiles import NEURON_KINDS, TRACING_MODES, ProfileSet, concatenate_sets
 
@@ -570,4 +571,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

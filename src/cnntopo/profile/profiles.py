@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.provenance import atomic_savez
 
 NEURON_KINDS = ("element", "channel", "spatial", "svd")
@@ -270,4 +271,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.profile.profiles import Profile
 
 if TYPE_CHECKING:
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnntopo.entrypoint import run_step
 from cnntopo.profile.profiles import load_profiles
 from cnntopo.provenance import atomic_write_text, read_table
 
@@ -166,4 +167,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_step(main)
