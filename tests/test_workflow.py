@@ -491,3 +491,23 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
         shot = browser.screenshot(root / "viewer_screenshot.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
     assert shot.stat().st_size > 20_000
+
+
+def test_the_paper_ph_benchmark_runs_every_stage_on_a_synthetic_cifar10(tmp_path):
+    import subprocess
+    import sys
+
+    from workflow_helpers import REPO, snakemake_env
+
+    workdir = tmp_path / "e2e"
+    command = [sys.executable, str(REPO / "benchmarks/end_to_end.py"), "--workdir", str(workdir)]
+    subprocess.run(
+        [*command, "--stage", "all", "--smoke", "--seeds", "2", "--cores", "2"], env=snakemake_env(), check=True
+    )
+    stages = read_table(workdir / "stages.csv")
+    assert [row["stage"] for row in stages] == ["data", "train", "extract", "persistence", "distances", "tests"]
+    assert "train_model" in stages[1]["job_seconds_by_rule"] and "layer_distances" in stages[4]["job_seconds_by_rule"]
+    summary = read_table(workdir / "results/specificity/ph/sw/top_l2/specificity_summary.csv")
+    assert summary[0]["models"] == 2
+    log = (workdir / "results/logs/train_model/ph/seed1.log").read_text()
+    assert "500 training / 100 test images" in log  # the synthetic copy, accepted by its checksums
