@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 import subprocess
 import sys
@@ -96,7 +97,8 @@ def job_seconds(results: Path, since: float) -> dict[str, float]:
 
 
 def run_stage(stage: str, workdir: Path, seeds: int, cores: str, smoke: bool) -> dict:
-    """Run one stage in ``workdir``; its wall time and jobs' seconds per rule."""
+    """Run one stage in ``workdir``; its wall time and jobs' seconds per rule. ``seeds`` and ``smoke``
+    are the data stage's: it writes the config (WORKDIR/config.yaml) the later stages run."""
     started_at, started = time.time(), time.perf_counter()
     config_path = workdir / "config.yaml"
     if stage == "data":
@@ -104,9 +106,8 @@ def run_stage(stage: str, workdir: Path, seeds: int, cores: str, smoke: bool) ->
         checksums = write_cifar10_format(workdir / "cifar10", images)
         config = overlay_config(seeds, workdir / "cifar10", checksums, smoke)
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        (workdir / "settings.json").write_text(json.dumps({"seeds": seeds, "smoke": smoke}))
     else:
-        if not config_path.exists():
-            sys.exit(f"error: {config_path} is missing: run --stage data first")
         snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(config_path)]
         rules = STAGES[stage]
         targets = [] if rules == "all" else stage_targets(snakemake, workdir, rules)
@@ -127,13 +128,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, required=True, help="where the data, config and results go")
     parser.add_argument("--stage", choices=[*STAGES, "all"], required=True)
-    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=4, help="models (read by the data stage; later ones reuse it)")
     parser.add_argument("--cores", default="all")
-    parser.add_argument("--smoke", action="store_true", help="small sizes, to check the script on a CPU")
+    parser.add_argument("--smoke", action="store_true", help="small sizes, to check the script on a CPU (data stage)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     here = machine()
     for stage in STAGES if args.stage == "all" else [args.stage]:
+        if stage != "data":  # the settings the data stage wrote the config with
+            settings = args.workdir / "settings.json"
+            if not settings.exists():
+                sys.exit(f"error: {settings} is missing: run --stage data first")
+            vars(args).update(json.loads(settings.read_text()))
         outcome = run_stage(stage, args.workdir, args.seeds, args.cores, args.smoke)
         jobs = ", ".join(f"{rule} {seconds:.1f} s" for rule, seconds in sorted(outcome["jobs"].items()))
         print(f"{stage}: {outcome['wall_s']:.1f} s" + (f" (jobs: {jobs})" if jobs else ""), flush=True)

@@ -3,13 +3,15 @@
 import csv
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 from cnntopo.provenance import read_table
 from cnntopo.store import open_store
-from workflow_helpers import planned_jobs, run_snakemake, workflow_copy
+from workflow_helpers import REPO, planned_jobs, run_snakemake, snakemake_env, workflow_copy
 
 pytestmark = pytest.mark.slow
 
@@ -494,11 +496,6 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
 
 
 def test_the_paper_ph_benchmark_runs_every_stage_on_a_synthetic_cifar10(tmp_path):
-    import subprocess
-    import sys
-
-    from workflow_helpers import REPO, snakemake_env
-
     workdir = tmp_path / "e2e"
     command = [sys.executable, str(REPO / "benchmarks/end_to_end.py"), "--workdir", str(workdir)]
     subprocess.run(
