@@ -98,7 +98,8 @@ def job_seconds(results: Path, since: float) -> dict[str, float]:
 
 def run_stage(stage: str, workdir: Path, seeds: int, cores: str, smoke: bool) -> dict:
     """Run one stage in ``workdir``; its wall time and jobs' seconds per rule. ``seeds`` and ``smoke``
-    are the data stage's: it writes the config (WORKDIR/config.yaml) the later stages run."""
+    are the data stage's: it writes the config (WORKDIR/config.yaml) the later stages run, and whether
+    it is a smoke run (WORKDIR/smoke.json), which the config does not say."""
     started_at, started = time.time(), time.perf_counter()
     config_path = workdir / "config.yaml"
     if stage == "data":
@@ -106,7 +107,7 @@ def run_stage(stage: str, workdir: Path, seeds: int, cores: str, smoke: bool) ->
         checksums = write_cifar10_format(workdir / "cifar10", images)
         config = overlay_config(seeds, workdir / "cifar10", checksums, smoke)
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        (workdir / "settings.json").write_text(json.dumps({"seeds": seeds, "smoke": smoke}))
+        (workdir / "smoke.json").write_text(json.dumps(smoke))
     else:
         snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(config_path)]
         rules = STAGES[stage]
@@ -136,10 +137,11 @@ def main() -> None:
     here = machine()
     for stage in STAGES if args.stage == "all" else [args.stage]:
         if stage != "data":  # the settings the data stage wrote the config with
-            settings = args.workdir / "settings.json"
-            if not settings.exists():
-                sys.exit(f"error: {settings} is missing: run --stage data first")
-            vars(args).update(json.loads(settings.read_text()))
+            config, smoke = args.workdir / "config.yaml", args.workdir / "smoke.json"
+            if not (config.exists() and smoke.exists()):
+                sys.exit(f"error: {config} or {smoke} is missing: run --stage data first")
+            args.seeds = yaml.safe_load(config.read_text())["seeds"]
+            args.smoke = json.loads(smoke.read_text())
         outcome = run_stage(stage, args.workdir, args.seeds, args.cores, args.smoke)
         jobs = ", ".join(f"{rule} {seconds:.1f} s" for rule, seconds in sorted(outcome["jobs"].items()))
         print(f"{stage}: {outcome['wall_s']:.1f} s" + (f" (jobs: {jobs})" if jobs else ""), flush=True)
