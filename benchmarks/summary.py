@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import datetime
 import os
-import platform
 from pathlib import Path
+
+from cnntopo.provenance import cpu_model
 
 SUMMARY = Path(__file__).parent / "results" / "summary.csv"
 COLUMNS = ("benchmark", "measure", "ours", "reference", "ratio", "unit", "machine", "date")
@@ -18,14 +19,7 @@ COLUMNS = ("benchmark", "measure", "ours", "reference", "ratio", "unit", "machin
 
 def machine() -> str:
     """CPU model and core count (and the GPU, when torch sees one)."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    description = f"{cpu}, {os.cpu_count()} cores"
+    description = f"{cpu_model()}, {os.cpu_count()} cores"
     try:
         import torch
 

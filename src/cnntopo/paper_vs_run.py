@@ -3,7 +3,8 @@
 The claims (Purvine et al., AAAI 2023) and how each is checked here:
 
 - specificity of SW on top-l2 clouds: rho ~ 0.907 at layer 9 and ~ 0.910 over all layers
-  (100 models, N = 1000). Agrees when the paper's value lies in this run's 95 % bootstrap interval;
+  (100 models, N = 1000). Agrees when the paper's value lies in this run's model-level 95 % interval
+  (models and batches resampled; the ``interval_method`` column names it);
 - the specificity is real, not a property of any two matrices: the permutation p-value < 0.05;
 - Figure 5: the within-model distances vary little over image batches, CV < 0.17. Agrees when
   the largest off-diagonal CV (population std) of this run is below 0.17;
@@ -34,23 +35,31 @@ from cnntopo.provenance import read_table, write_table
 DEPTH_DIFFERENCE = 0.1
 
 
-def _row(claim: str, paper: str, run: str, interval: str, agrees: bool | None, scale: str, how: str) -> dict:
+def _row(
+    claim: str, paper: str, run: str, interval: str, agrees: bool | None, scale: str, how: str, method: str = ""
+) -> dict:
     verdict = "n/a" if agrees is None else "yes" if agrees else "no"
     return {
         "claim": claim,
         "paper": paper,
         "this_run": run,
         "interval_95": interval,
+        "interval_method": method,
         "agrees": verdict,
         "scale": scale,
         "checked_as": how,
     }
 
 
+def _paper_layer(layer: int) -> str:
+    return "" if layer == PAPER_LAYER_OF_INTEREST else f" (the paper's: layer {PAPER_LAYER_OF_INTEREST})"
+
+
 def specificity_rows(summary: dict, scale: str) -> list[dict]:
     rows = []
+    layer = summary["layer_of_interest"]
     for name, paper, label in (
-        ("rho_layer", PAPER_RHO_LAYER_9, f"at layer {PAPER_LAYER_OF_INTEREST}"),
+        ("rho_layer", PAPER_RHO_LAYER_9, f"at layer {layer}" + _paper_layer(layer)),
         ("rho_overall", PAPER_RHO_OVERALL, "over all layers"),
     ):
         low, high = summary[f"{name}_ci_low"], summary[f"{name}_ci_high"]
@@ -62,7 +71,8 @@ def specificity_rows(summary: dict, scale: str) -> list[dict]:
                 f"[{low:.3f}, {high:.3f}]",
                 bool(low <= paper <= high),
                 scale,
-                "the paper's value lies in the bootstrap interval",
+                "the paper's value lies in the model-level interval",
+                f"{summary['ci_method']}: models resampled (expanded percentile), with the image batches",
             )
         )
     rows.append(

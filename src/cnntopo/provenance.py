@@ -42,6 +42,33 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; ``platform.processor()`` where that is absent)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_fingerprint() -> dict[str, Any]:
+    """What decides whether training is bit-identical elsewhere: the CPU model, the CPU capability torch's
+    kernels dispatch to (``ATEN_CPU_CAPABILITY`` overrides it), torch's thread count and the versions.
+    The same capability, threads and versions give the same weights; another capability (AVX2 against
+    AVX-512, say) rounds differently and gives other weights from the same seed."""
+    import torch
+
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "versions": library_versions(),
+        "platform": platform.platform(),
+    }
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
     path = Path(path)

@@ -280,6 +280,28 @@ def layer_distances_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     return layer_distances_runtime_min(wildcards.metric, pairs, a["n_images"], _max_channels(config, wildcards))
 
 
+def _specificity_stack_elements(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Entries of one (P, B, L, L) stack of the specificity test: P ordered pairs of models."""
+    ph = config["ph"]
+    seeds, references = config["seeds"], ph["specificity"]["references"]
+    pairs = seeds * (seeds - 1) if references == "all" else len(references) * (seeds - 1)
+    return pairs * ph["activations"]["batches"] * len(_layers(config, wildcards)) ** 2
+
+
+def specificity_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Within and cross stacks in float64, and a bootstrap draw's batch means of both (paper-ph: 980 MB)."""
+    return 500 + math.ceil(4 * 8 * _specificity_stack_elements(config, wildcards) / 1e6)
+
+
+def specificity_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
+    """Bootstrap draws, each reading the stacks once: the pair scheme every pair, the model scheme and each
+    seeds-needed subset (4.7x the pairs at 100 models) the 40 % of pairs whose two models were drawn; about
+    7 ns an entry (paper-ph: 204 ms a draw of the pair scheme, 12 minutes in all)."""
+    draws = config["ph"]["statistics"]["bootstrap"]
+    seconds = draws * _specificity_stack_elements(config, wildcards) * 7e-9 * (1 + 0.4 + 0.4 * 4.7)
+    return max(5, math.ceil(2 * seconds / 60))
+
+
 def sensitivity_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     section = _branch(config, wildcards)
     chosen = section["sensitivity"]["layers"]

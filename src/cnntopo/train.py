@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -46,7 +45,7 @@ from cnntopo.provenance import (
     add_device_options,
     atomic_write_json,
     device_from_options,
-    library_versions,
+    machine_fingerprint,
     progress_bar,
     stable_digest,
 )
@@ -418,14 +417,12 @@ def _final_metrics(run: SeedRun, concurrent: int) -> dict[str, Any]:
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "precision": recipe.precision if device.type == "cuda" else "float32",
         "compiled": recipe.compile,
-        "threads": torch.get_num_threads(),
         "recipe": asdict(recipe),
         "train_images": n,
         "test_images": len(run.test),
         "data_fingerprint": run.data_fingerprint,
         "history": run.history,
-        "versions": library_versions(),
-        "platform": platform.platform(),
+        **machine_fingerprint(),
     }
 
 

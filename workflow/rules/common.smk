@@ -154,6 +154,10 @@ def settings_digest(wildcards):
     return stable_digest({"data": config["data"], "branch": wildcards.branch, "seed": int(wildcards.seed), **relevant})
 
 
+def statistics_options(wildcards=None):
+    return "--bootstrap {bootstrap} --permutations {permutations} --seed {seed}".format(**PH["statistics"])
+
+
 def metric_inputs(branch, metric, representation, seed):
     """What a metric reads of one model (cnntopo.ph.similarity.METRICS): its diagram files or its store."""
     if METRIC_TABLE[metric].reads == "diagrams":
@@ -197,8 +201,10 @@ def ph_targets():
         *expand(rules.summarize_training.output.figure, branch=trained_here),
         *expand(rules.comparison.output.table, branch="ph"),
         *expand(rules.specificity_summary.output[0], branch="ph", metric=PH_METRICS),
+        *expand(rules.seeds_needed.output.figure, branch="ph", metric=PH_METRICS),
         *[path for figure in figures for path in expand_measures(figure, branch="ph")],
         *(rules.control_comparison.output if "ph_untrained" in PH_BRANCHES else []),
+        *(rules.control_difference.output if "ph_untrained" in PH_BRANCHES else []),
     ]
 
 

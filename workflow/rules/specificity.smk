@@ -29,24 +29,23 @@ rule specificity:
             category="Specificity",
             subcategory="{metric}, {representation}",
         ),
+        seeds_needed="results/specificity/{branch}/{metric}/{representation}/seeds_needed.csv",
     log:
         "results/logs/specificity/{branch}/{metric}/{representation}.log",
     localrule: True
     conda:
         ENVIRONMENT
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=estimate("specificity_mem"),
+        runtime=estimate("specificity_runtime"),
     params:
         layer=lambda w: branch_config(w)["specificity"]["layer"],
         references=" ".join(map(str, REFERENCES)),
-        statistics=lambda w: "--bootstrap {bootstrap} --permutations {permutations} --seed {seed}".format(
-            **branch_config(w)["statistics"]
-        ),
+        statistics=statistics_options,
     shell:
         "python -m cnntopo.ph.specificity --within {input.within} --cross {input.cross} --layer {params.layer}"
         " --references {params.references} {params.statistics} --table {output.table} --pairs {output.pairs}"
-        " --summary {output.summary} > {log} 2>&1"
+        " --summary {output.summary} --seeds-needed {output.seeds_needed} > {log} 2>&1"
 
 
 rule figure_specificity:
@@ -112,3 +111,39 @@ rule specificity_summary:
         runtime=5,
     shell:
         "python -m cnntopo.provenance concatenate --tables {input} --out {output} > {log} 2>&1"
+
+
+rule seeds_needed:
+    """rho of {wildcards.metric} and its model-level interval when only k of the models are used, k = 2..n."""
+    input:
+        lambda w: expand(
+            rules.specificity.output.seeds_needed,
+            branch=w.branch,
+            metric=w.metric,
+            representation=metric_representations(w.metric),
+        ),
+    output:
+        figure=report(
+            "results/specificity/{branch}/{metric}/seeds_needed.png",
+            caption="../report/seeds_needed.rst",
+            category="Specificity",
+            subcategory="{metric}",
+        ),
+        pdf="results/specificity/{branch}/{metric}/seeds_needed.pdf",
+        table=report(
+            "results/specificity/{branch}/{metric}/seeds_needed.csv",
+            caption="../report/seeds_needed_table.rst",
+            category="Specificity",
+            subcategory="{metric}",
+        ),
+    log:
+        "results/logs/seeds_needed/{branch}/{metric}.log",
+    localrule: True
+    conda:
+        ENVIRONMENT
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python -m cnntopo.ph.figures seeds-needed --tables {input} --out {output.figure} --table {output.table}"
+        " > {log} 2>&1"

@@ -7,7 +7,8 @@
 - Figure 7: the sensitivity test: distance against the fraction of principal
   components deleted, one panel per layer, the baseline as a horizontal line.
 - Comparison: specificity (with intervals) and sensitivity of every (metric, representation)
-  side by side; the untrained control beside the trained models.
+  side by side; the untrained control beside the trained models, and their paired difference.
+- Seeds needed: the width of the model-level interval against the number of models used.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def figure_specificity_heatmaps(
     overall = read_table(summary)[0]
     fig.suptitle(
         "Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, not the "
-        f"initialisation.\nOver all {overall['pairs']} model pairs (95 % bootstrap intervals): rho at layer {layer} "
+        f"initialisation.\nOver all {overall['pairs']} pairs of {overall['models']} models (95 % intervals, models "
+        f"resampled): rho at layer {layer} "
         f"{_interval(overall, 'rho_layer')}, over all layers {_interval(overall, 'rho_overall')}; "
         f"permutation p = {overall['p_value']:.3g}",
         fontsize=10,
@@ -209,7 +211,7 @@ def comparison(
         xticklabels=names,
         ylabel="mean Pearson rho over model pairs",
         ylim=(min(0, min(r["rho_layer_ci_low"] for r in rows) - 0.05), 1.2),  # headroom for the legend
-        title="Specificity (higher: less dependent on the seed)\nbars: 95 % bootstrap intervals",
+        title="Specificity (higher: less dependent on the seed)\nbars: 95 % intervals, models and batches resampled",
     )
     ax_spec.title.set_fontsize(9)
     ax_spec.legend(fontsize=8, ncol=2, loc="upper center")
@@ -247,6 +249,11 @@ SPECIFICITY_COLUMNS = (
     "rho_overall",
     "rho_overall_ci_low",
     "rho_overall_ci_high",
+    "ci_method",
+    "rho_layer_pair_ci_low",
+    "rho_layer_pair_ci_high",
+    "rho_overall_pair_ci_low",
+    "rho_overall_pair_ci_high",
     "rho_overall_offdiag",
     "spearman_overall",
     "p_value",
@@ -307,7 +314,8 @@ def control_comparison(
             xticks=x,
             xticklabels=[f"{m}\n{r}" for m, r in keys],
             ylabel="mean Pearson rho over model pairs",
-            title=f"Specificity {what}" + ("\nbars: 95 % bootstrap intervals" if errors is not None else "\n "),
+            title=f"Specificity {what}"
+            + ("\nbars: 95 % intervals, models and batches resampled" if errors is not None else "\n "),
         )
         ax.set_ylim(top=1.2)  # headroom for the legend
         ax.title.set_fontsize(9)
@@ -315,6 +323,87 @@ def control_comparison(
         ax.legend(fontsize=8, ncol=2, loc="upper center")
     fig.suptitle(
         "Untrained control: the same specificity test on randomly initialised models of the architecture", fontsize=10
+    )
+    save_figure(fig, out)
+
+
+def _concatenated(tables: Sequence[Path], out: Path) -> list[dict]:
+    rows = [row for path in tables for row in read_table(path)]
+    write_table(out, rows)
+    return rows
+
+
+def figure_seeds_needed(tables: Sequence[Path], out: Path, table: Path) -> None:
+    """Width of the model-level 95 % interval of rho against the number of models k, one line per
+    representation, at the layer of interest and over all layers; rho itself in a second row."""
+    rows = _concatenated(tables, table)
+    representations = list(dict.fromkeys(r["representation"] for r in rows))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True, sharex=True)
+    for col, (name, what) in enumerate(
+        (("rho_layer", f"layer {rows[0]['layer_of_interest']}"), ("rho_overall", "all layers"))
+    ):
+        for representation in representations:
+            mine = sorted((r for r in rows if r["representation"] == representation), key=lambda r: r["models"])
+            k = [r["models"] for r in mine]
+            axes[0][col].plot(k, [r[f"{name}_ci_high"] - r[f"{name}_ci_low"] for r in mine], "o-", label=representation)
+            axes[1][col].plot(k, [r[name] for r in mine], "o-", label=representation)
+            axes[1][col].fill_between(
+                k, [r[f"{name}_ci_low"] for r in mine], [r[f"{name}_ci_high"] for r in mine], alpha=0.2
+            )
+        axes[0][col].set(ylabel="width of the 95 % interval", title=f"rho {what}: interval width")
+        axes[1][col].set(xlabel="models used (k)", ylabel="mean Pearson rho", title=f"rho {what}, with its interval")
+        axes[0][col].legend(fontsize=8)
+    for ax in axes.flat:
+        ax.title.set_fontsize(9)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(
+        f"Seeds needed: {rows[0]['metric']} specificity on k of the run's models (mean over up to "
+        f"{max(r['subsets'] for r in rows)} subsets per k; intervals resample the models and batches)",
+        fontsize=10,
+    )
+    save_figure(fig, out)
+
+
+def figure_difference(tables: Sequence[Path], out: Path, table: Path) -> None:
+    """Trained minus untrained specificity per (metric, representation) with its model-level 95 % interval,
+    at the layer of interest and over all layers, each row's conclusion written beside it."""
+    rows = _concatenated(tables, table)
+    keys = list(dict.fromkeys((r["metric"], r["representation"]) for r in rows))
+    scopes = (("layer_of_interest", f"layer {rows[0]['layer_of_interest']}"), ("all_layers", "all layers"))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 1.0 + 0.7 * len(keys)), constrained_layout=True, sharey=True)
+    y = np.arange(len(keys))[::-1]
+    for ax, (scope, what) in zip(axes, scopes):
+        mine = {(r["metric"], r["representation"]): r for r in rows if r["scope"] == scope}
+        for yi, key in zip(y, keys):
+            r = mine[key]
+            excludes = r["ci_low"] > 0 or r["ci_high"] < 0
+            ax.errorbar(
+                r["difference"],
+                yi,
+                xerr=[[r["difference"] - r["ci_low"]], [r["ci_high"] - r["difference"]]],
+                fmt="o",
+                mfc="black" if excludes else "white",
+                color="black",
+                capsize=3,
+            )
+            ax.annotate(
+                "excludes 0" if excludes else "contains 0",
+                (r["ci_high"], yi),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7,
+            )
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.margins(x=0.2)  # room for the words beside the widest interval
+        ax.set(xlabel="rho trained - rho untrained", title=f"{what}")
+        ax.title.set_fontsize(9)
+    axes[0].set(yticks=y, yticklabels=[f"{m}, {r}" for m, r in keys])
+    models = rows[0]["models"]
+    fig.suptitle(
+        f"Does training change specificity? Trained minus untrained, paired by seed ({models} models; 95 % intervals "
+        "resample the models and batches).\nFilled: the interval excludes 0. Open: it contains 0, and the run cannot "
+        "say that training changes specificity.",
+        fontsize=9,
     )
     save_figure(fig, out)
 
@@ -342,7 +431,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     control.add_argument("--trained-sensitivity", type=Path, nargs="+", required=True)
     control.add_argument("--untrained-sensitivity", type=Path, nargs="+", required=True)
     control.add_argument("--sensitivity-table", type=Path, required=True, help="output: both sensitivities (.csv)")
-    add_figure_outputs(fig5, fig6, fig7, compare, control)
+    needed = sub.add_parser("seeds-needed", help="interval width against the number of models")
+    needed.add_argument("--tables", type=Path, nargs="+", required=True, help="seeds_needed tables (.csv)")
+    difference = sub.add_parser("difference", help="trained minus untrained specificity")
+    difference.add_argument("--tables", type=Path, nargs="+", required=True, help="difference tables (.csv)")
+    add_figure_outputs(fig5, fig6, fig7, compare, control, needed, difference)
     args = parser.parse_args(argv)
     use_file_backend()
     if args.command == "within-heatmap":
@@ -353,6 +446,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         figure_sensitivity(args.curves, args.label, args.out, args.table)
     elif args.command == "comparison":
         comparison(args.specificity, args.sensitivity, args.out, args.table)
+    elif args.command == "seeds-needed":
+        figure_seeds_needed(args.tables, args.out, args.table)
+    elif args.command == "difference":
+        figure_difference(args.tables, args.out, args.table)
     else:
         control_comparison(
             args.trained,
