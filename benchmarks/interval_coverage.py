@@ -14,10 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from summary import record
-
 from cnntopo.ph.simulation import interval_coverage
 from cnntopo.ph.statistics import MODEL_SCHEME, PAIR_SCHEME
+from summary import record
 
 RESULTS = Path(__file__).parent / "results" / "interval_coverage.json"
 
