@@ -60,7 +60,7 @@ def test_paper_config_has_the_authors_settings(repo, schema):
 def test_defaults_are_filled_into_nested_sections(schema):
     config = validate_config({"ph": {"train": {"epochs": 3}}}, schema)
     assert config["ph"]["train"]["epochs"] == 3 and config["ph"]["train"]["batch_size"] == 128
-    assert config["ph"]["activations"]["n_images"] == 250 and config["seeds"] == 4
+    assert config["ph"]["activations"]["n_images"] == 250 and config["seeds"] == 6
 
 
 @pytest.mark.parametrize(

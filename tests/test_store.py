@@ -76,11 +76,12 @@ def _chunk_files(path: Path, key: str) -> list[Path]:
     return sorted(p for p in (path / key).rglob("*") if p.is_file() and p.name != "zarr.json")
 
 
+@pytest.mark.parametrize("key", ["layer01", "image_index", "label"])
 @pytest.mark.parametrize("damage", ["flip_byte", "truncate", "delete"])
-def test_corrupt_chunks_are_detected(tmp_path, damage):
+def test_corrupt_chunks_of_every_array_are_detected(tmp_path, damage, key):
     path = tmp_path / "seed0.zarr"
     write_store(path)
-    chunk = _chunk_files(path, "layer01")[0]
+    chunk = _chunk_files(path, key)[0]
     data = bytearray(chunk.read_bytes())
     if damage == "flip_byte":
         data[len(data) // 2] ^= 0xFF
@@ -91,8 +92,37 @@ def test_corrupt_chunks_are_detected(tmp_path, damage):
         chunk.unlink()
     store = open_store(path)
     assert np.isfinite(store.layer(0)).all()  # the undamaged layer still reads
-    with pytest.raises(StoreError, match="layer01"):
-        store.layer(1)
+    with pytest.raises(StoreError, match=key):
+        store.layer(1) if key == "layer01" else store.array(key)
+
+
+def test_a_layer_of_nan_is_not_called_corrupt(tmp_path):
+    """zarr stores no chunk equal to the NaN fill value and returns its own NaN bytes on read: a layer of
+    NaN with any NaN payload (as a diverged model writes) must read back, verified, as NaN."""
+    path = tmp_path / "seed0.zarr"
+    index = np.arange(4).reshape(1, 4)
+    odd_nan = np.array([0x7FC00001, 0xFFC00000, 0x7FC00000, 0x7F800001], dtype=np.uint32).view(np.float32)
+    with StoreWriter(path, LAYERS, 1, 4, {"image_index": index, "label": index}, {}) as writer:
+        writer.append({"layer00": np.tile(odd_nan[:, None], (1, 3)), "layer01": np.full((4, 5), np.nan, np.float32)})
+        writer.commit()
+    store = open_store(path)
+    assert np.isnan(store.layer(0)).all() and np.isnan(store.layer(1)).all()
+
+
+def test_a_damaged_position_array_is_detected(tmp_path):
+    path = tmp_path / "seed0.zarr"
+    index = np.arange(6).reshape(1, 6)
+    with StoreWriter(path, LAYERS[:1], 1, 6, {"image_index": index, "label": index}, {}) as writer:
+        writer.append({"layer00": np.ones((6, 3), np.float32)})
+        writer.put_array("layer00_position", np.array([[0, 1, 2, 3, 2, 1]]))
+        writer.commit()
+    assert open_store(path).array("layer00_position").tolist() == [[0, 1, 2, 3, 2, 1]]
+    chunk = _chunk_files(path, "layer00_position")[0]
+    data = bytearray(chunk.read_bytes())
+    data[-1] ^= 0x01
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="layer00_position (does not match its recorded checksum|cannot be read)"):
+        open_store(path).array("layer00_position")
 
 
 def test_missing_array_wrong_format_and_absent_store(tmp_path):

@@ -71,8 +71,10 @@ def test_distances_specificity_sensitivity_and_figures_of_every_measure(finished
         for r in read_table(results / f"specificity/ph/{metric}/specificity_summary.csv")
         if r["representation"] == representation
     ]
-    assert row["rho_overall_ci_low"] <= row["rho_overall"] <= row["rho_overall_ci_high"]
-    assert row["rho_layer_ci_low"] <= row["rho_layer_ci_high"] and 0 < row["p_value"] <= 1
+    # two models: no model-level interval (under four models none is given); the pair bootstrap's beside it
+    assert math.isnan(row["rho_overall_ci_low"]) and row["models"] == 2 and row["ci_method"] == "models_and_batches"
+    assert row["rho_overall_pair_ci_low"] <= row["rho_overall"] <= row["rho_overall_pair_ci_high"]
+    assert row["rho_layer_pair_ci_low"] <= row["rho_layer_pair_ci_high"] and 0 < row["p_value"] <= 1
     assert {"spearman_overall", "rho_overall_offdiag", "rho_layer_offdiag"} <= set(row)
     with open(results / f"sensitivity/ph/{measure}/sensitivity_curves.csv") as handle:
         curves = list(csv.DictReader(handle))
@@ -92,7 +94,7 @@ def test_distances_specificity_sensitivity_and_figures_of_every_measure(finished
         assert (results / f"figures/ph/{measure}/{name}.pdf").exists()
         assert (results / f"figures/ph/{measure}/{name}.csv").exists()
     assert (
-        f"Specificity of {metric} on {representation} clouds (2 model pairs): rho at layer 9 ="
+        f"Specificity of {metric} on {representation} clouds (2 pairs of 2 models): rho at layer 9 ="
         in (finished_run / "run.log").read_text()
     )
 
@@ -119,11 +121,26 @@ def test_the_untrained_control_and_the_paper_table(finished_run):
         "trained",
         "untrained",
     }
+    difference = read_table(results / "controls/ph/untrained/difference.csv")
+    assert {(r["metric"], r["representation"], r["scope"]) for r in difference} == {
+        (m, r, scope)
+        for m, r, _ in {(c["metric"], c["representation"], 0) for c in control}
+        for scope in ("layer_of_interest", "all_layers")
+    }
+    assert all(r["difference"] == pytest.approx(r["trained"] - r["untrained"]) for r in difference)
+    assert all(r["p_value"] == 1 or r["p_value"] == 0.5 for r in difference)  # 2 seeds: 4 sign patterns
+    assert all("needs 4 models or more, the run has 2" in r["conclusion"] for r in difference)
+    assert (results / "controls/ph/untrained/difference.png").stat().st_size > 20_000
+    needed = read_table(results / "specificity/ph/sw/seeds_needed.csv")
+    assert [r["models"] for r in needed] == [2] and (results / "specificity/ph/sw/seeds_needed.png").exists()
+    run_log = (finished_run / "run.log").read_text()
+    assert "Trained - untrained, sw on top_l2, all layers:" in run_log
     paper = read_table(results / "paper_vs_run.csv")
     claims = [r["claim"] for r in paper]
     assert any("rho at layer 9" in c for c in claims) and any("CV" in str(r["paper"]) for r in paper)
     assert any("purity" in c for c in claims) and {r["agrees"] for r in paper} <= {"yes", "no", "n/a"}
     assert all("models" in r["scale"] or "sampling modes" in r["scale"] for r in paper)
+    assert all(r["interval_method"].startswith("models_and_batches") for r in paper if r["interval_95"])
 
 
 def test_comparison_table_has_every_measure(finished_run):
@@ -235,17 +252,22 @@ def per_measure(measures: int, branches: int = BRANCHES) -> dict[str, int]:
         "figure_within": measures,
         "figure_specificity": measures,
         "figure_sensitivity": measures,
+        "specificity_difference": measures,
     }
 
 
 COMPARISONS = {"comparison": 1, "control_comparison": 1, "paper_vs_run": 1, "all": 1}
-SW_AND_AFTER = {**per_measure(SW_MEASURES), "specificity_summary": 1, **COMPARISONS}
+# after new distances: the trained-minus-untrained table, and seeds needed per metric of the trained models
+DIFFERENCE = {"control_difference": 1}
+SW_AND_AFTER = {**per_measure(SW_MEASURES), "specificity_summary": 1, "seeds_needed": 1, **COMPARISONS, **DIFFERENCE}
 EXTRACTION_AND_AFTER = {
     "extract_activations": 2 * BRANCHES,
     "persistence_diagrams": 2 * BRANCHES,
     **per_measure(MEASURES),
     "specificity_summary": 3,
+    "seeds_needed": 3,
     **COMPARISONS,
+    **DIFFERENCE,
 }
 # Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
 MAPPER_GRAPHS_AND_AFTER = {
@@ -271,7 +293,9 @@ TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the u
     "persistence_diagrams": 2,
     **per_measure(MEASURES, branches=1),
     "specificity_summary": 3,
+    "seeds_needed": 3,
     **COMPARISONS,
+    **DIFFERENCE,
 }
 
 
@@ -298,6 +322,7 @@ TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the u
                 "specificity": MEASURES * BRANCHES,
                 "figure_specificity": MEASURES,
                 "specificity_summary": 3,
+                "seeds_needed": 3,
                 **COMPARISONS,
             },
         ),

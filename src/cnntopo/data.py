@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnntopo.entrypoint import run_step
+from cnntopo.entrypoint import StepError, run_step
 from cnntopo.provenance import atomic_write_json
 from cnntopo.torchvision_compat import torchvision_submodule
 
@@ -35,7 +35,7 @@ CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 
-class DataError(RuntimeError):
+class DataError(StepError):
     """Data is missing or unreadable; the message says where it was looked for and what to do."""
 
 
@@ -138,6 +138,22 @@ def cifar10_missing_message(root: Path) -> str:
     )
 
 
+def cifar10_bad_files(root: Path, checksums: Mapping[str, str] | None = None) -> list[Path]:
+    """The files of ``root/cifar-10-batches-py`` that are absent or whose MD5 is not the expected one."""
+    if checksums:
+        expected = dict(checksums)
+    else:
+        official = _cifar10_class(None)
+        expected = {name: md5 for name, md5 in [*official.train_list, *official.test_list]}
+        expected[official.meta["filename"]] = official.meta["md5"]
+    folder = root / CIFAR10_FOLDER
+    return [
+        folder / name
+        for name, md5 in expected.items()
+        if not (folder / name).is_file() or hashlib.md5((folder / name).read_bytes()).hexdigest() != md5
+    ]
+
+
 def load_cifar10(
     root: str | Path, train: bool, download: bool = False, checksums: Mapping[str, str] | None = None
 ) -> ImageSet:
@@ -150,7 +166,9 @@ def load_cifar10(
     try:
         dataset = _cifar10_class(checksums)(root=str(root), train=train, download=download)
     except (RuntimeError, OSError) as error:  # OSError: a download that cannot reach the server
-        raise DataError(f"{cifar10_missing_message(root)} ({type(error).__name__}: {error})") from error
+        bad = cifar10_bad_files(root, checksums)
+        named = f"; failing its checksum or absent: {', '.join(map(str, bad))}" if bad else ""
+        raise DataError(f"{cifar10_missing_message(root)}{named} ({type(error).__name__}: {error})") from error
     return ImageSet(
         np.ascontiguousarray(dataset.data, dtype=np.uint8),
         np.asarray(dataset.targets, dtype=np.int64),

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
+import sys
 from collections.abc import Callable
+
+
+class StepError(RuntimeError):
+    """A failure the user can act on (bad input, a diverged model, a corrupt file): its message names the
+    file or setting and what to do, and a step prints it as one line instead of a traceback."""
+
+
+def error_line(error: BaseException) -> str:
+    """The one line a step prints for ``error``: its message, and for a full disk that it is one."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"error: no space left on device while writing {error.filename or 'an output'}: {error}"
+    return f"error: {error}"
 
 
 def run_step(main: Callable[[], object]) -> None:
@@ -17,6 +31,13 @@ def run_step(main: Callable[[], object]) -> None:
     the step starts, so it runs after the handlers the step registers (they run last-in,
     first-out); it stops none of them, and objects still go when their last reference does.
     Only cyclic garbage is left uncollected, and the process returns it to the system.
+
+    A :class:`StepError` or an ``OSError`` (a full disk, an unwritable folder) ends the process with
+    exit status 1 and one line on stderr (:func:`error_line`); anything else, a bug, with its traceback.
     """
     atexit.register(gc.freeze)
-    main()
+    try:
+        main()
+    except (StepError, OSError) as error:
+        print(error_line(error), file=sys.stderr)
+        raise SystemExit(1) from None

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.layers import STAGE_BLOCKS, STAGE_WIDTHS, LayerInfo
+from cnntopo.weights import WeightsError, load_checked, read_weights_file
 
 Shortcut = Literal["A", "B"]
 
@@ -183,21 +184,16 @@ def load_model(
     ``spec`` must be given and the returned entries are empty.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {path} does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_weights_file(path)
     extra: dict[str, Any] = {}
     if "state_dict" in payload and "spec" in payload:
         spec = ModelSpec(**payload["spec"])
         state = payload["state_dict"]
         extra = {k: v for k, v in payload.items() if k not in ("spec", "state_dict")}
     elif spec is None:
-        raise ValueError(f"{path} is a bare state_dict: give the architecture, width, classes and image size")
+        raise WeightsError(f"{path} is a bare state_dict: give the architecture, width, classes and image size")
     else:
         state = payload
     model = build_model(spec.arch, spec.width, spec.num_classes)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(f"weights in {path} do not fit {spec}: {error}") from error
+    load_checked(model, state, path, str(spec))
     return model.to(device).eval(), spec, extra

@@ -77,9 +77,30 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def strict_json(obj: Any, **options: Any) -> str:
+    """``json.dumps`` that writes only JSON: a NaN or infinite float becomes ``null`` (``allow_nan=False``
+    then refuses anything else that is not JSON), numpy scalars and arrays become numbers and lists."""
+    return json.dumps(_finite(obj), allow_nan=False, **options)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
-    """JSON (sorted keys) written atomically; ``indent=None`` writes one line (for long arrays of numbers)."""
-    atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=True) + "\n")
+    """Strict JSON (:func:`strict_json`: NaN as null; sorted keys) written atomically; ``indent=None``
+    writes one line (for long arrays of numbers)."""
+    atomic_write_text(path, strict_json(obj, indent=indent, sort_keys=True) + "\n")
 
 
 def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> None:

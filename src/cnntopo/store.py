@@ -2,10 +2,14 @@
 
 A store is written under a temporary name and renamed into place only after its
 last array and its completion marker are written, so a reader never meets half
-a store under the final name. Each layer's SHA-256 (of its C-order float32
-bytes) is recorded at write time and checked at read time: a truncated,
-deleted or altered chunk raises :class:`StoreError` instead of being read as
-fill values.
+a store under the final name. Every array's SHA-256 (:func:`array_digest`: the
+C-order bytes, float32 layers with every NaN as one canonical NaN, int64
+metadata as they are) is recorded at write time and checked at read time: a
+truncated, deleted or altered chunk raises :class:`StoreError` instead of being
+read as fill values or wrong positions. The canonical NaN is why a layer of
+legitimate NaN is never called corrupt: zarr stores no chunk equal to its NaN
+fill value and hands back its own NaN bytes on read, which need not be the
+bytes the writer had.
 
 Layout of a PH store (every layer has the same N rows, row k = image k)::
 
@@ -30,13 +34,29 @@ from typing import Any
 
 import numpy as np
 
+from cnntopo.entrypoint import StepError
 from cnntopo.layers import LayerInfo
 
-FORMAT = "cnntopo.activation-store/1"
+# /2: every array checksummed, NaN canonicalised (stores of /1 are refused: rerun their rules)
+FORMAT = "cnntopo.activation-store/2"
 
 
-class StoreError(RuntimeError):
+class StoreError(StepError):
     """An activation store is missing, partial, corrupt or of another format."""
+
+
+def _canonical(values: np.ndarray) -> np.ndarray:
+    """``values`` with every NaN of a float array replaced by one quiet NaN (other arrays unchanged)."""
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return np.where(np.isnan(values), values.dtype.type(np.nan), values)
+    return values
+
+
+def array_digest(values: np.ndarray, digest: Any = None) -> Any:
+    """``digest`` (a new SHA-256 when None) updated with the canonical C-order bytes of ``values``."""
+    digest = hashlib.sha256() if digest is None else digest
+    digest.update(np.ascontiguousarray(_canonical(np.asarray(values))).tobytes())
+    return digest
 
 
 def layer_key(index: int) -> str:
@@ -97,8 +117,7 @@ class StoreWriter:
             group_attrs["rows"] = rows
         self.group = zarr.open_group(str(self.tmp), mode="w", zarr_format=3, attributes=group_attrs)
         for name, values in arrays.items():
-            values = np.asarray(values, dtype=np.int64)
-            self.group.create_array(name, data=values, chunks=values.shape or None)
+            self._write_whole(name, values)
         self.arrays = {}
         self.hashes = {}
         self.cursor = {}
@@ -121,10 +140,14 @@ class StoreWriter:
             self.hashes[key] = hashlib.sha256()
             self.cursor[key] = (0, 0)
 
+    def _write_whole(self, name: str, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.int64)
+        attributes = {"sha256": array_digest(values).hexdigest()}
+        self.group.create_array(name, data=values, chunks=values.shape or None, attributes=attributes)
+
     def put_array(self, name: str, values: np.ndarray) -> None:
         """Add an int64 metadata array (e.g. positions chosen while writing) before :meth:`commit`."""
-        values = np.asarray(values, dtype=np.int64)
-        self.group.create_array(name, data=values, chunks=values.shape or None)
+        self._write_whole(name, values)
         self.group.attrs["arrays"] = sorted([*self.group.attrs["arrays"], name])
 
     def append(self, values: dict[str, np.ndarray]) -> None:
@@ -136,7 +159,7 @@ class StoreWriter:
             if batch >= self.batches or stop > self.rows[key]:
                 raise ValueError(f"{key}: {len(block)} rows do not fit at batch {batch}, row {start}")
             self.arrays[key][batch, start:stop] = block
-            self.hashes[key].update(block.tobytes())
+            array_digest(block, self.hashes[key])
             self.cursor[key] = (batch + 1, 0) if stop == self.rows[key] else (batch, stop)
 
     def commit(self) -> Path:
@@ -185,8 +208,10 @@ class ActivationStore:
         return dict(self.group[layer_key(index)].attrs)
 
     def array(self, name: str) -> np.ndarray:
-        """A metadata array (e.g. ``image_index``, ``label``, ``layer03_position``)."""
-        return np.asarray(self.group[name][...])
+        """A verified int64 metadata array (e.g. ``image_index``, ``label``, ``layer03_position``)."""
+        if name not in self.attrs["arrays"]:
+            raise KeyError(f"{self.path} has no array {name}; it holds {self.attrs['arrays']}")
+        return self._checked(name, np.int64)
 
     def image_index(self) -> np.ndarray:
         return self.array("image_index")
@@ -194,14 +219,18 @@ class ActivationStore:
     def _verified(self, key: str) -> np.ndarray:
         if key.split("_", 1)[0] not in self.layer_keys:
             raise KeyError(f"{self.path} has no {key}; it holds {self.layer_keys}")
+        return self._checked(key, np.float32)
+
+    def _checked(self, key: str, dtype: type) -> np.ndarray:
+        """Array ``key`` as ``dtype``, after its checksum (:func:`array_digest`) was found equal to the recorded one."""
         try:
             array = self.group[key]
-            values = np.ascontiguousarray(array[...], dtype=np.float32)
+            values = np.ascontiguousarray(array[...], dtype=dtype)
         except Exception as error:  # codec and I/O errors from a damaged chunk
             raise StoreError(
                 f"{self.path}/{key} cannot be read ({type(error).__name__}: {error}); rerun its rule"
             ) from error
-        if hashlib.sha256(values.tobytes()).hexdigest() != array.attrs.get("sha256"):
+        if array_digest(values).hexdigest() != array.attrs.get("sha256"):
             raise StoreError(
                 f"{self.path}/{key} does not match its recorded checksum: the store is corrupt; rerun its rule"
             )

@@ -18,6 +18,7 @@ from torch import nn
 
 from cnntopo.entrypoint import run_step
 from cnntopo.torchvision_compat import torchvision_submodule
+from cnntopo.weights import WeightsError, load_checked, read_weights_file
 
 # torchvision builds these with transform_input=True whenever it loads ImageNet weights: the
 # checkpoints expect inputs re-normalised from ImageNet statistics to [-1, 1] inside the model.
@@ -81,11 +82,11 @@ def preprocessing_of(arch: str) -> Preprocessing:
 
 
 def _state_dict(path: Path) -> dict[str, torch.Tensor]:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_weights_file(path)
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     if not isinstance(payload, dict) or not all(isinstance(v, torch.Tensor) for v in payload.values()):
-        raise ValueError(f"{path} holds no state_dict (a mapping of parameter names to tensors)")
+        raise WeightsError(f"{path} holds no state_dict (a mapping of parameter names to tensors)")
     return payload
 
 
@@ -123,11 +124,7 @@ def load_torchvision_model(arch: str, weights: str | Path | None = None) -> tupl
             aux_logits=any(k.startswith("Aux") or k.startswith("aux") for k in state),
         )
     model = _models().get_model(arch, weights=None, **options)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).splitlines()[:3]
-        raise ValueError(f"weights in {path} do not fit torchvision {arch}: {' '.join(first)}") from error
+    load_checked(model, state, path, f"torchvision {arch}")
     if getattr(model, "aux_logits", False):  # as torchvision does after loading: the aux heads train only
         model.aux_logits = False
         for name in ("aux1", "aux2", "AuxLogits"):

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.entrypoint import run_step
+from cnntopo.entrypoint import StepError, run_step
 from cnntopo.models import ModelSpec, build_model, save_weights
 from cnntopo.provenance import (
     add_device_options,
@@ -77,6 +77,10 @@ class Recipe:
         if "milestones" in values:
             values["milestones"] = tuple(values["milestones"])
         return cls(**values)
+
+
+class TrainingError(StepError):
+    """Training produced no usable model: it diverged, or it ended near chance accuracy."""
 
 
 def learning_rate(step: int, steps_per_epoch: int, recipe: Recipe) -> float:
@@ -288,6 +292,24 @@ class SeedRun:
         self.loss_sum += loss.detach().double() * len(index)
         self.correct += (logits.argmax(1) == y).sum()
 
+    def _stop_if_diverged(self, record: dict[str, float]) -> None:
+        """Raise :class:`TrainingError` on a non-finite loss or weight, before the epoch is checkpointed, so
+        the checkpoint left is the last finite one."""
+        bad = [name for name, value in self.model.state_dict().items() if value.is_floating_point()]
+        bad = [name for name in bad if not torch.isfinite(self.model.state_dict()[name]).all()]
+        if np.isfinite(record["loss"]) and not bad:
+            return
+        kept = (
+            f"the last finite checkpoint (after epoch {self.next_epoch}) is kept for inspection: {self.checkpoint}"
+            if self.next_epoch > 0 and self.checkpoint.exists()
+            else "no finite checkpoint exists (it diverged in its first epoch)"
+        )
+        weights = f", non-finite weights in {len(bad)} tensors (first: {bad[0]})" if bad else ""
+        raise TrainingError(
+            f"seed {self.seed} diverged in epoch {record['epoch']}: loss {record['loss']}{weights}. Lower lr_peak "
+            f"(now {self.recipe.lr_peak}) in the branch's train section; no weights were written, and {kept}"
+        )
+
     def end_epoch(self) -> dict[str, float]:
         """Read the epoch's statistics (the one synchronisation of the epoch), test, checkpoint."""
         n = len(self.train)
@@ -308,6 +330,7 @@ class SeedRun:
             file=sys.stderr,
             flush=True,
         )
+        self._stop_if_diverged(record)
         tmp = Path(f"{self.checkpoint}.tmp")
         torch.save(
             {
@@ -439,6 +462,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipe", help="JSON of the config's train section")
     parser.add_argument("--metrics", type=Path, nargs="+", help="output: metrics (.json) per seed")
     parser.add_argument("--checkpoint", type=Path, nargs="+", help="per-epoch checkpoint per seed, deleted when done")
+    parser.add_argument(
+        "--min-test-accuracy", type=float, help="fail below this test accuracy (default: 1.5 x chance; 0: accept any)"
+    )
     add_device_options(parser)
     args = parser.parse_args(argv)
     per_seed = {"--weights": args.weights, "--metrics": args.metrics, "--checkpoint": args.checkpoint}
@@ -468,6 +494,14 @@ def main(argv: list[str] | None = None) -> None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
     trained = train_seed_models(train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device)
     spec = ModelSpec(args.arch, args.width, len(train_set.classes), int(train_set.images.shape[1]))
+    floor = 1.5 / len(train_set.classes) if args.min_test_accuracy is None else args.min_test_accuracy
+    for (_, metrics), seed, checkpoint in zip(trained, args.seed, args.checkpoint):
+        if metrics["test_accuracy"] < floor:
+            raise TrainingError(
+                f"seed {seed} ended at test accuracy {metrics['test_accuracy']:.4f}, below train.min_test_accuracy "
+                f"{floor:.4f} (chance: {1 / len(train_set.classes):.4f}); no weights were written, the last checkpoint "
+                f"is kept: {checkpoint}. Set train.min_test_accuracy: 0 to accept such models"
+            )
     for (model, metrics), seed, weights, metrics_path, checkpoint in zip(
         trained, args.seed, args.weights, args.metrics, args.checkpoint
     ):

@@ -131,11 +131,21 @@ def ph_model_options(wildcards, input):
     return f"{model}{'' if trained else f' --init-seed {wildcards.seed}'} --seed {wildcards.seed}"
 
 
+# Train settings that change no weights, so they stay out of what a job is told to train: how seeds are
+# grouped into jobs, and the accuracy a finished model must reach (its own option).
+NOT_RECIPE = ("concurrent_seeds", "min_test_accuracy")
+
+
 def recipe_json(branch):
-    """The train section a training job is given, less concurrent_seeds: how seeds are grouped into
-    jobs changes no weights, so it stays out of what a job is told to train."""
+    """The train section a training job is given, less the settings of NOT_RECIPE."""
     train = config[BRANCH_SECTIONS[branch]]["train"]
-    return json.dumps({k: v for k, v in train.items() if k != "concurrent_seeds"}, sort_keys=True)
+    return json.dumps({k: v for k, v in train.items() if k not in NOT_RECIPE}, sort_keys=True)
+
+
+def accuracy_floor(branch):
+    """--min-test-accuracy of a training job when the config sets one (else the job's default: 1.5 x chance)."""
+    floor = config[BRANCH_SECTIONS[branch]]["train"]["min_test_accuracy"]
+    return "" if floor is None else f"--min-test-accuracy {floor}"
 
 
 # PH seeds trained together, ph.train.concurrent_seeds per job (1: each seed by train_model).

@@ -3,7 +3,7 @@
 TRAIN_COMMAND = (
     "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
     " --seed {params.seeds} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
-    " --checkpoint {params.checkpoints} --device {params.device} --threads {threads} > {log} 2>&1"
+    " --checkpoint {params.checkpoints} {params.floor} --device {params.device} --threads {threads} > {log} 2>&1"
 )
 
 
@@ -32,6 +32,7 @@ rule train_model:
         arch=lambda w: branch_config(w)["model"]["arch"],
         width=lambda w: branch_config(w)["model"]["width"],
         recipe=lambda w: recipe_json(w.branch),
+        floor=lambda w: accuracy_floor(w.branch),
         seeds="{seed}",
         checkpoints="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],
@@ -65,6 +66,7 @@ for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
             arch=PH["model"]["arch"],
             width=PH["model"]["width"],
             recipe=recipe_json("ph"),
+            floor=accuracy_floor("ph"),
             seeds=" ".join(map(str, group_seeds)),
             checkpoints=expand("results/models/ph/seed{seed}.ckpt", seed=group_seeds),
             device=config["device"],

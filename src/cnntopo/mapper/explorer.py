@@ -29,7 +29,7 @@ import numpy as np
 from cnntopo.entrypoint import run_step
 from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
-from cnntopo.provenance import atomic_write_text
+from cnntopo.provenance import atomic_write_text, strict_json
 from cnntopo.store import layer_key, open_store
 
 RF_LEVEL = 0.1
@@ -140,7 +140,7 @@ def graph_entry(
 
 def explorer_page(data: dict) -> str:
     """The page: the data as JSON in a script element, the style and the script inlined."""
-    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    payload = strict_json(data, separators=(",", ":")).replace("</", "<\\/")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Mapper explorer</title>"
         f"<style>{_STYLE}</style></head><body>"

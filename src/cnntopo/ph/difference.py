@@ -22,14 +22,14 @@ import numpy as np
 
 from cnntopo.entrypoint import run_step
 from cnntopo.ph.specificity import load_matrices, pair_keys, pair_stacks, specificity_samples
-from cnntopo.ph.statistics import MODEL_SCHEME, percentile_interval, row_correlations, sign_flip_p_value
+from cnntopo.ph.statistics import MIN_MODELS, MODEL_SCHEME, percentile_interval, row_correlations, sign_flip_p_value
 from cnntopo.provenance import write_table
 
 
 def conclusion(low: float, high: float, models: int) -> str:
     """The interval of the difference in words."""
     if not np.isfinite(low) or not np.isfinite(high):
-        return f"no interval: {models} models leave nothing to resample"
+        return f"no interval: a model-level interval needs {MIN_MODELS} models or more, the run has {models}"
     if low > 0:
         return "the interval excludes 0: training raises specificity"
     if high < 0:

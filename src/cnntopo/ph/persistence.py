@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
-from cnntopo.provenance import atomic_savez, progress_bar
+from cnntopo.provenance import atomic_savez, progress_bar, strict_json
 from cnntopo.store import open_store
 
 BACKENDS = ("ripser", "giotto")
@@ -76,7 +76,7 @@ def diagram_key(layer: int, dim: int) -> str:
 def save_diagrams(path: Path, diagrams: dict[int, list[np.ndarray]], meta: dict) -> None:
     """``.npz`` with one array per layer and dimension (``layer09_h1``) and ``meta`` (a JSON string)."""
     arrays = {diagram_key(layer, dim): d for layer, dgms in diagrams.items() for dim, d in enumerate(dgms)}
-    atomic_savez(path, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    atomic_savez(path, meta=np.array(strict_json(meta, sort_keys=True)), **arrays)
 
 
 def diagram_meta(path: str | Path) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 
 from cnntopo.entrypoint import run_step
 from cnntopo.profile.profiles import load_profiles
-from cnntopo.provenance import atomic_write_text, read_table
+from cnntopo.provenance import atomic_write_text, read_table, strict_json
 
 GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (SPEC)
 
@@ -120,7 +120,7 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
 
 def viewer_html(data: dict, title: str) -> str:
     script = (Path(__file__).with_name("viewer.js")).read_text()
-    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    payload = strict_json(data, separators=(",", ":")).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
