@@ -34,6 +34,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 run: $(BIN)/.installed
+	# A run killed before (SIGKILL, a closed terminal) leaves its lock: removed when no Snakemake runs here.
+	$(BIN)/python -m cnntopo.locks .
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html --report-after-run
 	@echo "Report: results/report.html"
 

@@ -260,6 +260,26 @@ def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, mon
     ]
 
 
+def test_the_check_before_work_loads_every_file_and_names_every_problem(resnet18_file, tmp_path):
+    from cnntopo.entrypoint import StepError
+    from cnntopo.torchvision_models import check_models
+
+    path, _ = resnet18_file
+    good = ("mine", "resnet18", str(path), ["layer1.0.add", "layer4.1.relu_1"])
+    found = check_models([good])
+    assert found == {"mine": {"arch": "resnet18", "weights": str(path), "nodes": list(good[3])}}
+    wrong_arch = ("wrong_arch", "resnet34", str(path), [])
+    wrong_node = ("wrong_node", "resnet18", str(path), ["layer9.add"])
+    with pytest.raises(StepError) as caught:
+        check_models([good, wrong_arch, wrong_node])
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "2 of 3 models cannot be used:"
+    assert lines[1].startswith(f"  wrong_arch: weights in {path} do not fit torchvision resnet34: missing keys ")
+    assert "(layer1.2.conv1.weight, " in lines[1] and lines[1].endswith(", ...)")
+    assert lines[2].startswith("  wrong_node: 'layer9.add' is not a node of resnet18; nearest:")
+    assert all(len(line) < 800 for line in lines)
+
+
 @pytest.mark.slow
 def test_the_ph_branch_runs_on_the_users_own_models_by_node_name(tmp_path):
     models = torchvision_submodule("models")

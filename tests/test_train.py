@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from cnntopo.train import (
     train_seed_models,
     triangular_lr,
 )
+from cnntopo.weights import WeightsError
 
 RECIPE = Recipe(
     epochs=2,
@@ -157,7 +159,10 @@ def test_cutout_zeroes_a_square_of_the_given_side_at_most():
     assert zeros.max() == 16 and zeros.min() >= 4  # squares may be clipped at the border
 
 
-def _train_cli(tmp_path: Path, name: str) -> subprocess.Popen:
+SNAPSHOTS = (0, 1, 2, 4)  # of the 5 epochs of _train_cli: the initialisation, before and after a kill
+
+
+def _train_cli(tmp_path: Path, name: str, **recipe_changes) -> subprocess.Popen:
     data = {
         "dataset": "digits",
         "image_size": 16,
@@ -177,7 +182,9 @@ def _train_cli(tmp_path: Path, name: str) -> subprocess.Popen:
         "momentum": 0.9,
         "weight_decay": 5e-4,
         "translate": 1,
+        **recipe_changes,
     }
+    floor = recipe.pop("min_test_accuracy", None)
     return subprocess.Popen(
         [
             sys.executable,
@@ -203,6 +210,11 @@ def _train_cli(tmp_path: Path, name: str) -> subprocess.Popen:
             "cpu",
             "--threads",
             "1",
+            *([] if floor is None else ["--min-test-accuracy", str(floor)]),
+            "--snapshot-epochs",
+            *[str(e) for e in SNAPSHOTS if e <= recipe["epochs"]],
+            "--snapshots",
+            str(tmp_path / f"{name}.snapshots"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -230,11 +242,19 @@ def test_a_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
     assert resumed.returncode == 0, log
     assert "resuming seed 7 after epoch" in log
     assert not checkpoint.exists()  # removed once the weights are written
-    a = torch.load(tmp_path / "uninterrupted.pt", weights_only=True)["state_dict"]
-    b = torch.load(tmp_path / "resumed.pt", weights_only=True)["state_dict"]
+    names = ("uninterrupted", "resumed")
+    a, b = (torch.load(tmp_path / f"{run}.pt", weights_only=True)["state_dict"] for run in names)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    history = json.loads((tmp_path / "resumed.json").read_text())["history"]
-    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    metrics = json.loads((tmp_path / "resumed.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3, 4, 5]
+    # the snapshots taken before the kill and after the resume equal the uninterrupted run's
+    assert [s["epoch"] for s in metrics["snapshots"]] == list(SNAPSHOTS)
+    for epoch in SNAPSHOTS:
+        a, b = (torch.load(tmp_path / f"{run}.snapshots/epoch{epoch}.pt", weights_only=True) for run in names)
+        assert a["epoch"] == b["epoch"] == epoch and a["test_accuracy"] == b["test_accuracy"]
+        assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert metrics["snapshots"][-1]["test_accuracy"] == metrics["history"][3]["test_accuracy"]
+    assert not (tmp_path / "resumed.ckpt.snapshots").exists()  # moved into the output folder
 
 
 def test_load_model_reads_project_files_and_bare_state_dicts(tmp_path):
@@ -253,3 +273,42 @@ def test_load_model_reads_project_files_and_bare_state_dicts(tmp_path):
         load_model(tmp_path / "bare.pt", spec=ModelSpec("resnet18_option_a", 8, 10, 16))
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")
+
+
+def test_a_diverging_run_stops_at_its_epoch_naming_seed_loss_and_setting(tmp_path):
+    run = _train_cli(tmp_path, "diverged", lr_peak=1e6, epochs=3)
+    _, log = run.communicate(timeout=300)
+    assert run.returncode == 1
+    (line,) = [line for line in log.splitlines() if line.startswith("error:")]
+    assert "seed 7 diverged in epoch 1: loss nan" in line and "Lower lr_peak (now 1000000.0)" in line
+    assert "Traceback" not in log and "no finite checkpoint exists" in line
+    assert not (tmp_path / "diverged.pt").exists() and not (tmp_path / "diverged.json").exists()
+
+
+def test_a_model_at_chance_fails_unless_accepted(tmp_path):
+    chance = _train_cli(tmp_path, "chance", lr_peak=1e-9, epochs=1)
+    _, log = chance.communicate(timeout=300)
+    assert chance.returncode == 1 and not (tmp_path / "chance.pt").exists()
+    assert "below train.min_test_accuracy 0.1500 (chance: 0.1000)" in log and "chance.ckpt" in log
+    accepted = _train_cli(tmp_path, "accepted", lr_peak=1e-9, epochs=1, min_test_accuracy=0)
+    _, log = accepted.communicate(timeout=300)
+    assert accepted.returncode == 0, log
+    assert json.loads((tmp_path / "accepted.json").read_text())["cpu_capability"] == (
+        torch.backends.cpu.get_cpu_capability()
+    )
+
+
+def test_weights_files_that_cannot_be_used_say_which_and_why(tmp_path):
+    spec = ModelSpec("resnet18_option_a", 4, 10, 16)
+    save_weights(tmp_path / "ours.pt", build_model(spec.arch, spec.width, spec.num_classes), spec, {})
+    data = (tmp_path / "ours.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="truncated.pt cannot be read: it is truncated or not a file saved by torch"):
+        load_model(tmp_path / "truncated.pt")
+    other = build_model("resnet18_conv_shortcut", 4, 10).state_dict()
+    torch.save(other, tmp_path / "other.pt")
+    with pytest.raises(WeightsError) as caught:
+        load_model(tmp_path / "other.pt", spec=spec)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 600
+    assert re.search(r"unexpected keys \d+ \(layer2\.0\.shortcut\.0\.weight, .*, \.\.\.\)", message), message

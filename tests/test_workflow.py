@@ -16,14 +16,6 @@ from workflow_helpers import REPO, planned_jobs, run_snakemake, snakemake_env, w
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = workflow_copy(tmp_path_factory.mktemp("workflow"))
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml")
-    (workdir / "run.log").write_text(result.stdout + result.stderr)
-    return workdir
-
-
 def test_the_tiny_config_runs_end_to_end(finished_run):
     results = finished_run / "results"
     with open(results / "models/ph/training_summary.csv") as handle:
@@ -416,7 +408,7 @@ def test_the_imagenet_config_plans_figure_13_and_its_first_jobs_say_what_is_miss
     workdir = workflow_copy(tmp_path / "workflow")
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/paper-imagenet.yaml").stdout)
     assert jobs["generalisation_activations"] == 16 and jobs["mapper_graph"] == 16  # 4 architectures x 4 modes
-    assert jobs["check_image_folder"] == 1 and jobs["check_generalisation_models"] == 1
+    assert jobs["check_image_folder"] == 1 and jobs["check_weights"] == 1
     assert jobs["figure_generalisation"] == 1 and "train_model" not in jobs
     result = run_snakemake(
         workdir, "--cores", "2", "--keep-going", "--configfile", "config/paper-imagenet.yaml", check=False
@@ -424,7 +416,7 @@ def test_the_imagenet_config_plans_figure_13_and_its_first_jobs_say_what_is_miss
     assert result.returncode != 0
     logs = workdir / "results/logs"
     assert "resources/imagenet10/train does not exist" in (logs / "check_image_folder.log").read_text()
-    weights = (logs / "check_generalisation_models.log").read_text()
+    weights = (logs / "check_weights.log").read_text()
     for name in ("resnet18-f37072fd.pth", "googlenet-1378be20.pth", "alexnet-owt-7be5be79.pth", "deeplabv3_resnet50"):
         assert f"{tmp_path / 'torch_home'}/hub/checkpoints/{name}" in weights
     assert not (workdir / "results/activations").exists()

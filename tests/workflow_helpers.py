@@ -69,3 +69,79 @@ def planned_jobs(stdout: str) -> dict[str, int]:
         return {}
     table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.MULTILINE)}
+
+
+# Outputs that differ between two uninterrupted runs, by design: logs and Snakemake's benchmark files
+# (times), and the training metrics and summaries, whose time columns are compared apart (TIMING_KEYS).
+VOLATILE_FOLDERS = ("results/logs/", "results/benchmarks/")
+TIMING_KEYS = ("seconds", "images_per_second")
+
+
+def output_digests(workdir: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``workdir/results`` but the volatile folders, by relative path; JSON and
+    CSV files with time fields are hashed without them (:func:`timeless_bytes`)."""
+    import hashlib
+
+    digests = {}
+    for path in sorted((workdir / "results").rglob("*")):
+        name = path.relative_to(workdir).as_posix()
+        if path.is_file() and not name.startswith(VOLATILE_FOLDERS):
+            digests[name] = hashlib.sha256(timeless_bytes(path)).hexdigest()
+    return digests
+
+
+def timeless_bytes(path: Path) -> bytes:
+    """The file's bytes, or for a JSON or CSV file that holds time fields, its content without them."""
+    import csv
+    import io
+    import json
+
+    data = path.read_bytes()
+    if path.suffix == ".json" and any(key.encode() in data for key in TIMING_KEYS):
+
+        def strip(obj):
+            if isinstance(obj, dict):
+                return {k: strip(v) for k, v in obj.items() if k not in TIMING_KEYS}
+            return [strip(v) for v in obj] if isinstance(obj, list) else obj
+
+        return json.dumps(strip(json.loads(data)), sort_keys=True).encode()
+    if path.suffix == ".csv" and any(key.encode() in data.split(b"\n", 1)[0] for key in TIMING_KEYS):
+        rows = list(csv.DictReader(io.StringIO(data.decode())))
+        return json.dumps([{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in rows]).encode()
+    return data
+
+
+def partial_files(workdir: Path) -> list[str]:
+    """Half-written outputs under ``workdir/results``: the temporary names of the atomic writers."""
+    patterns = ("*.partial", "*.tmp", "*.ckpt.tmp")
+    return sorted(
+        p.relative_to(workdir).as_posix() for pattern in patterns for p in (workdir / "results").rglob(pattern)
+    )
+
+
+def killed_run(workdir: Path, command: list[str], after: float) -> int | None:
+    """Start ``command`` in ``workdir`` in its own process group and SIGKILL the group ``after`` seconds
+    in (Snakemake and the jobs it runs, as when a session dies): None if it was killed, else its exit status."""
+    import signal
+    import time
+
+    with open(workdir / "killed.log", "a") as log:
+        process = subprocess.Popen(
+            command, cwd=workdir, env=snakemake_env(), stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            return process.wait(timeout=after)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            time.sleep(0.5)  # let the killed jobs' processes go
+            return None
+
+
+def readme_command(*args: str) -> list[str]:
+    """What `make run` does, for a config: clear a stale lock, then run Snakemake (on 2 cores)."""
+    return [
+        "bash",
+        "-c",
+        f"{sys.executable} -m cnntopo.locks . && {sys.executable} -m snakemake --cores 2 " + " ".join(args),
+    ]

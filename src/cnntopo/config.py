@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,20 @@ class ConfigError(ValueError):
 # The workflow's ``{branch}`` values and the config section each reads: the untrained control
 # (randomly initialised models) runs the PH branch's steps with the PH branch's settings.
 BRANCH_SECTIONS = {"ph": "ph", "ph_untrained": "ph", "mapper": "mapper"}
+# The PH models after E epochs of their training (ph.trajectory): branch ph_epochE, configured by ph.
+SNAPSHOT_BRANCH = re.compile(r"ph_epoch(\d+)")
+BRANCH_PATTERN = "|".join([*BRANCH_SECTIONS, SNAPSHOT_BRANCH.pattern])
+
+
+def branch_section(branch: str) -> str:
+    """The config section of a branch (``ph_epoch5``: ``ph``)."""
+    return "ph" if SNAPSHOT_BRANCH.fullmatch(branch) else BRANCH_SECTIONS[branch]
+
+
+def snapshot_epoch(branch: str) -> int | None:
+    """E of a snapshot branch ``ph_epochE``; None for the other branches."""
+    match = SNAPSHOT_BRANCH.fullmatch(branch)
+    return int(match.group(1)) if match else None
 
 
 def _with_defaults(validator_class):

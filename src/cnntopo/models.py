@@ -14,7 +14,6 @@ width, 2 width, 4 width and 8 width channels.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.layers import STAGE_BLOCKS, STAGE_WIDTHS, LayerInfo
+from cnntopo.provenance import atomic_torch_save
 from cnntopo.weights import WeightsError, load_checked, read_weights_file
 
 Shortcut = Literal["A", "B"]
@@ -169,9 +169,7 @@ class ModelSpec:
 def save_weights(path: Path, model: nn.Module, spec: ModelSpec, extra: Mapping[str, Any]) -> None:
     """Write ``{"spec", "state_dict", **extra}`` atomically (temporary file, then rename)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = Path(f"{path}.tmp")
-    torch.save({"spec": asdict(spec), "state_dict": state, **extra}, tmp)
-    os.replace(tmp, path)
+    atomic_torch_save({"spec": asdict(spec), "state_dict": state, **extra}, path)
 
 
 def load_model(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import io
@@ -10,7 +11,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,12 +70,24 @@ def machine_fingerprint() -> dict[str, Any]:
     }
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed to ``path`` when the block ends, removed if it
+    fails, so no reader sees half a file and a full disk or a kill leaves no partial output under its name."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp = path.with_name(path.name + suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def strict_json(obj: Any, **options: Any) -> str:
@@ -103,12 +116,19 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> Non
     atomic_write_text(path, strict_json(obj, indent=indent, sort_keys=True) + "\n")
 
 
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to ``path`` atomically. The file is opened here, so an unwritable folder or a full
+    disk raises ``OSError`` naming it (torch's own writer raises a bare RuntimeError)."""
+    import torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+
+
 def atomic_savez(path: str | Path, compressed: bool = False, **arrays: Any) -> None:
-    """``np.savez`` to a temporary file beside ``path``, then rename: a reader never sees half an archive."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
-    os.replace(tmp, path)
+    """``np.savez`` to ``path`` atomically: a reader never sees half an archive."""
+    with atomic_path(path, ".tmp.npz") as tmp:
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
 
 
 def write_table(path: str | Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cnntopo.config import BRANCH_SECTIONS
+from cnntopo.config import branch_section
 from cnntopo.layers import TORCHVISION_LAST_LAYERS, LayerInfo, planned_layers
 from cnntopo.ph.specificity import cross_partners
 
@@ -163,7 +163,7 @@ def per_attempt(estimate: Estimate, config: Mapping[str, Any]) -> Callable[[Any,
 
 def _section(wildcards: Any) -> str:
     """The config section of a job's branch (mapper rules have no ``branch`` wildcard)."""
-    return BRANCH_SECTIONS[getattr(wildcards, "branch", "mapper")]
+    return branch_section(getattr(wildcards, "branch", "mapper"))
 
 
 def _branch(config: Mapping[str, Any], wildcards: Any) -> Mapping[str, Any]:

@@ -208,10 +208,11 @@ class ActivationStore:
         return dict(self.group[layer_key(index)].attrs)
 
     def array(self, name: str) -> np.ndarray:
-        """A verified int64 metadata array (e.g. ``image_index``, ``label``, ``layer03_position``)."""
-        if name not in self.attrs["arrays"]:
-            raise KeyError(f"{self.path} has no array {name}; it holds {self.attrs['arrays']}")
-        return self._checked(name, np.int64)
+        """Any verified array by its key: int64 metadata (``image_index``, ``label``, ``layer03_position``)
+        or a float32 cloud (``layer03``, ``layer03_mean_pool``)."""
+        if name in self.attrs["arrays"]:
+            return self._checked(name, np.int64)
+        return self._verified(name)
 
     def image_index(self) -> np.ndarray:
         return self.array("image_index")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnntopo.entrypoint import run_step
+from cnntopo.entrypoint import StepError, run_step
 from cnntopo.torchvision_compat import torchvision_submodule
 from cnntopo.weights import WeightsError, load_checked, read_weights_file
 
@@ -154,6 +154,40 @@ def missing_weights(models: list[tuple[str, str, str | None]]) -> list[str]:
     ]
 
 
+def unusable_models(models: list[tuple[str, str, str | None, list[str]]]) -> list[str]:
+    """One line per ``(name, arch, weights, nodes)`` whose file does not load into ``arch`` or lacks a node."""
+    from cnntopo.feature_nodes import check_nodes
+
+    problems = []
+    for name, arch, weights, nodes in models:
+        try:
+            model, _ = load_torchvision_model(arch, weights)
+            if nodes:
+                check_nodes(model, nodes, arch)
+        except (WeightsError, ValueError) as error:
+            problems.append(f"{name}: {error}")
+    return problems
+
+
+def check_models(models: list[tuple[str, str, str | None, list[str]]]) -> dict[str, dict]:
+    """Every model's weights file is present, fits its architecture and has its feature nodes, checked
+    before any job computes with them; ``{name: {"arch", "weights", "nodes"}}``, or :class:`StepError`
+    listing every problem, one line each."""
+    try:
+        missing = missing_weights([(name, arch, weights) for name, arch, weights, _ in models])
+    except ValueError as error:  # an unknown architecture
+        raise StepError(str(error)) from None
+    if missing:
+        raise StepError("weights files are missing (nothing is downloaded):\n  " + "\n  ".join(missing))
+    problems = unusable_models(models)
+    if problems:
+        raise StepError(f"{len(problems)} of {len(models)} models cannot be used:\n  " + "\n  ".join(problems))
+    return {
+        name: {"arch": arch, "weights": str(weights_file(arch, weights)), "nodes": nodes}
+        for name, arch, weights, nodes in models
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
     import sys
@@ -162,27 +196,26 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.torchvision_models", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check that every model's weights file is present; write where each is")
+    check = sub.add_parser(
+        "check", help="load every model's weights file once and check its feature nodes; write what was checked"
+    )
     check.add_argument(
         "--model",
-        nargs=3,
+        nargs=4,
         action="append",
         required=True,
-        metavar=("NAME", "ARCH", "WEIGHTS"),
-        help="WEIGHTS '-': torchvision's own file under $TORCH_HOME/hub/checkpoints/",
+        metavar=("NAME", "ARCH", "WEIGHTS", "NODES"),
+        help="WEIGHTS '-': torchvision's own file under $TORCH_HOME/hub/checkpoints/; NODES: comma-separated, '-' none",
     )
-    check.add_argument("--out", type=Path, required=True, help="output: JSON of each model's weights file")
+    check.add_argument("--out", type=Path, required=True, help="output: JSON of each model's file and nodes")
     args = parser.parse_args(argv)
-    models = [(name, arch, None if weights == "-" else weights) for name, arch, weights in args.model]
-    try:
-        missing = missing_weights(models)
-    except ValueError as error:  # an unknown architecture
-        sys.exit(f"error: {error}")
-    if missing:
-        sys.exit("error: weights files are missing (nothing is downloaded):\n  " + "\n  ".join(missing))
-    found = {name: str(weights_file(arch, weights)) for name, arch, weights in models}
+    models = [
+        (name, arch, None if weights == "-" else weights, [] if nodes == "-" else nodes.split(","))
+        for name, arch, weights, nodes in args.model
+    ]
+    found = check_models(models)
     atomic_write_json(args.out, found)
-    print(f"weights of {len(found)} models found", file=sys.stderr)
+    print(f"the weights of {len(found)} models load and have their nodes", file=sys.stderr)
 
 
 if __name__ == "__main__":

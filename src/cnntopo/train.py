@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -43,12 +44,14 @@ from cnntopo.entrypoint import StepError, run_step
 from cnntopo.models import ModelSpec, build_model, save_weights
 from cnntopo.provenance import (
     add_device_options,
+    atomic_torch_save,
     atomic_write_json,
     device_from_options,
     machine_fingerprint,
     progress_bar,
     stable_digest,
 )
+from cnntopo.snapshots import snapshot_folder, snapshot_name
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,15 @@ class SeedRun:
         checkpoint: Path,
         data_fingerprint: str,
         stream: bool = False,
+        snapshot_epochs: Sequence[int] = (),
+        image_size: int = 0,
     ) -> None:
         self.train, self.test, self.seed, self.recipe, self.checkpoint = train, test, seed, recipe, checkpoint
+        # Snapshots wait beside the checkpoint (no output of the job, so a rerun after a kill finds them)
+        # until the job ends: the model after each of snapshot_epochs (0: the initialisation).
+        self.snapshot_epochs = sorted(set(snapshot_epochs))
+        self.snapshot_dir = snapshot_folder(checkpoint)
+        self.spec = ModelSpec(arch, width, num_classes, image_size)
         self.arch, self.width, self.data_fingerprint = arch, width, data_fingerprint
         # What a checkpoint must have been written for to be resumed.
         self.signature = stable_digest(
@@ -246,10 +256,24 @@ class SeedRun:
             self.stream.wait_stream(torch.cuda.current_stream(device))  # the data and weights copied above
         self.steps_per_epoch = -(-len(train) // recipe.batch_size)
         self.history: list[dict[str, float]] = []
+        self.snapshot_accuracy: dict[int, float] = {}
         self.seconds = 0.0
         self.next_epoch = 0
         if checkpoint.exists():
             self._resume()
+        if self.next_epoch == 0 and 0 in self.snapshot_epochs:
+            self._snapshot(0)
+
+    def _snapshot(self, epoch: int) -> None:
+        """Save the model after ``epoch`` epochs, and keep its test accuracy (epoch 0's is measured here)."""
+        if epoch == 0:
+            accuracy = evaluate(self.forward, self.test, flip_average=False, precision=self.recipe.precision)
+        else:
+            accuracy = self.history[-1]["test_accuracy"]
+        self.snapshot_accuracy[epoch] = accuracy
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        extra = {"seed": self.seed, "epoch": epoch, "test_accuracy": accuracy}
+        save_weights(self.snapshot_dir / snapshot_name(epoch), self.model, self.spec, extra)
 
     def _resume(self) -> None:
         saved = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
@@ -260,6 +284,7 @@ class SeedRun:
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scaler.load_state_dict(saved["scaler"])
         self.history, self.seconds, self.next_epoch = saved["history"], saved["seconds"], saved["epoch"] + 1
+        self.snapshot_accuracy = saved.get("snapshot_accuracy", {})
         print(f"resuming seed {self.seed} after epoch {self.next_epoch} from {self.checkpoint}", file=sys.stderr)
 
     def on_stream(self):
@@ -331,8 +356,9 @@ class SeedRun:
             flush=True,
         )
         self._stop_if_diverged(record)
-        tmp = Path(f"{self.checkpoint}.tmp")
-        torch.save(
+        if record["epoch"] in self.snapshot_epochs:  # before the checkpoint: a kill in between redoes the epoch
+            self._snapshot(record["epoch"])
+        atomic_torch_save(
             {
                 "signature": self.signature,
                 "epoch": self.next_epoch,
@@ -340,11 +366,11 @@ class SeedRun:
                 "optimizer": self.optimizer.state_dict(),
                 "scaler": self.scaler.state_dict(),
                 "history": self.history,
+                "snapshot_accuracy": self.snapshot_accuracy,
                 "seconds": self.seconds,
             },
-            tmp,
+            self.checkpoint,
         )
-        os.replace(tmp, self.checkpoint)
         self.next_epoch += 1
         return record
 
@@ -359,9 +385,11 @@ def train_seed_models(
     checkpoints: Sequence[Path],
     device: torch.device,
     progress: bool = True,
+    snapshot_epochs: Sequence[int] = (),
 ) -> list[tuple[nn.Module, dict[str, Any]]]:
     """Train one model per seed in one process, their steps interleaved; checkpoint each after every
-    epoch to its ``checkpoints`` entry and resume from it if present.
+    epoch to its ``checkpoints`` entry and resume from it if present. The model after each epoch of
+    ``snapshot_epochs`` (0: the initialisation) is saved in :func:`snapshot_folder` of its checkpoint.
 
     On CUDA each seed runs on its own stream, so several small models share the GPU at once; on the
     CPU the interleaving changes nothing: every seed ends with the weights it gets trained alone.
@@ -379,7 +407,20 @@ def train_seed_models(
     fingerprint = dataset_fingerprint(train_set)  # hashes the whole split: once, not per seed
     classes = len(train_set.classes)
     runs = [
-        SeedRun(train, test, arch, width, classes, s, recipe, c, fingerprint, stream=len(seeds) > 1)
+        SeedRun(
+            train,
+            test,
+            arch,
+            width,
+            classes,
+            s,
+            recipe,
+            c,
+            fingerprint,
+            stream=len(seeds) > 1,
+            snapshot_epochs=snapshot_epochs,
+            image_size=int(train_set.images.shape[1]),
+        )
         for s, c in zip(seeds, checkpoints)
     ]
     names = ", ".join(map(str, seeds))
@@ -445,8 +486,19 @@ def _final_metrics(run: SeedRun, concurrent: int) -> dict[str, Any]:
         "test_images": len(run.test),
         "data_fingerprint": run.data_fingerprint,
         "history": run.history,
+        "snapshots": [{"epoch": e, "test_accuracy": a} for e, a in sorted(run.snapshot_accuracy.items())],
         **machine_fingerprint(),
     }
+
+
+def publish_snapshots(waiting: Path, out: Path) -> None:
+    """Move a finished run's snapshots into the job's output folder ``out`` (created empty when there are none)."""
+    if out.exists():
+        shutil.rmtree(out)
+    if waiting.is_dir():
+        os.replace(waiting, out)
+    else:
+        out.mkdir(parents=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -465,9 +517,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--min-test-accuracy", type=float, help="fail below this test accuracy (default: 1.5 x chance; 0: accept any)"
     )
+    parser.add_argument("--snapshot-epochs", type=int, nargs="*", default=[], help="save the model after these epochs")
+    parser.add_argument("--snapshots", type=Path, nargs="+", help="output: folder of snapshots (.pt) per seed")
     add_device_options(parser)
     args = parser.parse_args(argv)
-    per_seed = {"--weights": args.weights, "--metrics": args.metrics, "--checkpoint": args.checkpoint}
+    per_seed = {
+        "--weights": args.weights,
+        "--metrics": args.metrics,
+        "--checkpoint": args.checkpoint,
+        "--snapshots": args.snapshots,
+    }
     for option, paths in per_seed.items():
         if paths is not None and len(paths) != len(args.seed):
             parser.error(f"{option} needs one path per seed ({len(args.seed)}), got {len(paths)}")
@@ -492,7 +551,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     for checkpoint in args.checkpoint:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    trained = train_seed_models(train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device)
+    if args.snapshot_epochs and args.snapshots is None:
+        parser.error("--snapshot-epochs needs --snapshots")
+    if any(not 0 <= e <= recipe.epochs for e in args.snapshot_epochs):
+        parser.error(f"--snapshot-epochs {args.snapshot_epochs} must lie in 0 .. {recipe.epochs}")
+    trained = train_seed_models(
+        train_set, test_set, args.arch, args.width, args.seed, recipe, args.checkpoint, device,
+        snapshot_epochs=args.snapshot_epochs,
+    )  # fmt: skip
     spec = ModelSpec(args.arch, args.width, len(train_set.classes), int(train_set.images.shape[1]))
     floor = 1.5 / len(train_set.classes) if args.min_test_accuracy is None else args.min_test_accuracy
     for (_, metrics), seed, checkpoint in zip(trained, args.seed, args.checkpoint):
@@ -507,6 +573,8 @@ def main(argv: list[str] | None = None) -> None:
     ):
         save_weights(weights, model, spec, {"seed": seed, "classes": list(train_set.classes)})
         atomic_write_json(metrics_path, metrics)
+        if args.snapshots is not None:
+            publish_snapshots(snapshot_folder(checkpoint), args.snapshots[args.seed.index(seed)])
         checkpoint.unlink(missing_ok=True)
         print(
             f"seed {seed}: train acc {metrics['train_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "

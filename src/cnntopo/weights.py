@@ -26,7 +26,7 @@ def read_weights_file(path: str | Path) -> Any:
         raise FileNotFoundError(f"weights file {path} does not exist")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise WeightsError(
             f"weights file {path} cannot be read: it is truncated or not a file saved by torch.save ({first})"

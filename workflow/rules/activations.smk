@@ -5,6 +5,7 @@ rule extract_activations:
         weights=ph_model_weights,
         data=dataset_input,
         position_reference=position_reference,
+        checked=weights_check,
     output:
         directory("results/activations/{branch}/seed{seed}.zarr"),
     log:
@@ -25,7 +26,7 @@ rule extract_activations:
         data_seed=lambda w: branch_config(w)["activations"]["data_seed"],
         extract_batch=lambda w: branch_config(w)["activations"]["extract_batch"],
         digest=settings_digest,
-        representations=" ".join(STORED_REPRESENTATIONS),
+        representations=lambda w: " ".join(stored_representations(w)),
         model=ph_model_options,
         position_reference=lambda w, input: (
             f"--position-reference {input.position_reference}" if input.position_reference else ""

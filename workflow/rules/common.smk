@@ -5,11 +5,20 @@ import shlex
 from pathlib import Path
 
 from cnntopo import resources
-from cnntopo.config import BRANCH_SECTIONS, ConfigError, load_schema, ph_layer_count, validate_config
+from cnntopo.config import (
+    BRANCH_PATTERN,
+    ConfigError,
+    branch_section,
+    load_schema,
+    ph_layer_count,
+    snapshot_epoch,
+    validate_config,
+)
 from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
 from cnntopo.provenance import stable_digest
+from cnntopo.snapshots import snapshot_name
 
 try:
     _validated = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -55,6 +64,16 @@ def distance_threads(seed):
 CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
 # The PH branch's models: trained, and (the untrained control) their initialisations.
 PH_BRANCHES = ["ph", "ph_untrained"] if PH["controls"]["untrained"] else ["ph"]
+# Topology across training: the epochs followed, and the branch of the models after each. The trained
+# models are the last epoch; epoch 0, the initialisation, is the untrained control where it runs.
+TRAJECTORY_EPOCHS = [] if PH_USER else sorted(e for e in PH["trajectory"]["epochs"] if e <= PH["train"]["epochs"])
+SNAPSHOT_EPOCHS = [e for e in TRAJECTORY_EPOCHS if e < PH["train"]["epochs"]]
+
+
+def trajectory_branch(epoch):
+    if epoch == PH["train"]["epochs"]:
+        return "ph"
+    return "ph_untrained" if epoch == 0 and "ph_untrained" in PH_BRANCHES else f"ph_epoch{epoch}"
 
 
 def metric_representations(metric):
@@ -80,7 +99,7 @@ def estimate(name):
 
 
 wildcard_constraints:
-    branch="|".join(BRANCH_SECTIONS),
+    branch=BRANCH_PATTERN,
     representation="|".join(REPRESENTATIONS),
     seed=r"\d+",
     batch=r"\d+",
@@ -94,7 +113,7 @@ wildcard_constraints:
 
 
 def branch_config(wildcards):
-    return config[BRANCH_SECTIONS[wildcards.branch]]
+    return config[branch_section(wildcards.branch)]
 
 
 def dataset_input(wildcards):
@@ -109,8 +128,11 @@ def dataset_input(wildcards):
 
 
 def ph_model_weights(wildcards):
-    """A PH model's weights: the project's file (trained or initialised here), the user's file for
-    seed S, or none (the untrained control of the user's models is initialised by the job)."""
+    """A PH model's weights: the project's file (trained or initialised here; for ph_epochE the training
+    job's snapshot folder), the user's file for seed S, or none (the untrained control of the user's
+    models is initialised by the job)."""
+    if snapshot_epoch(wildcards.branch) is not None:
+        return f"results/models/ph/seed{wildcards.seed}.snapshots"
     if PH_USER is None:
         return f"results/models/{wildcards.branch}/seed{wildcards.seed}.pt"
     return PH_USER["weights"][int(wildcards.seed)] if wildcards.branch == "ph" else []
@@ -124,6 +146,9 @@ def torchvision_options(arch, weights=None, nodes=()):
 
 
 def ph_model_options(wildcards, input):
+    epoch = snapshot_epoch(wildcards.branch)
+    if epoch is not None:
+        return f"--weights {input.weights}/{snapshot_name(epoch)}"
     if PH_USER is None:
         return f"--weights {input.weights}"
     trained = wildcards.branch == "ph"
@@ -138,13 +163,13 @@ NOT_RECIPE = ("concurrent_seeds", "min_test_accuracy")
 
 def recipe_json(branch):
     """The train section a training job is given, less the settings of NOT_RECIPE."""
-    train = config[BRANCH_SECTIONS[branch]]["train"]
+    train = config[branch_section(branch)]["train"]
     return json.dumps({k: v for k, v in train.items() if k not in NOT_RECIPE}, sort_keys=True)
 
 
 def accuracy_floor(branch):
     """--min-test-accuracy of a training job when the config sets one (else the job's default: 1.5 x chance)."""
-    floor = config[BRANCH_SECTIONS[branch]]["train"]["min_test_accuracy"]
+    floor = config[branch_section(branch)]["train"]["min_test_accuracy"]
     return "" if floor is None else f"--min-test-accuracy {floor}"
 
 
@@ -175,10 +200,17 @@ def metric_inputs(branch, metric, representation, seed):
     return expand(rules.extract_activations.output[0], branch=branch, seed=seed)
 
 
+def stored_representations(wildcards):
+    """The clouds a model's store holds: a snapshot's only those the trajectory's metrics compare."""
+    if snapshot_epoch(wildcards.branch) is None:
+        return STORED_REPRESENTATIONS
+    return [metric_representations(m)[0] for m in PH["trajectory"]["metrics"]]
+
+
 def position_reference(wildcards):
     """The store whose top-l2 positions the shared_position clouds of a model use: the first reference model's
     (that model itself needs none)."""
-    if "shared_position" not in STORED_REPRESENTATIONS or int(wildcards.seed) == REFERENCES[0]:
+    if "shared_position" not in stored_representations(wildcards) or int(wildcards.seed) == REFERENCES[0]:
         return []
     return expand(rules.extract_activations.output[0], branch=wildcards.branch, seed=REFERENCES[0])
 
@@ -215,6 +247,11 @@ def ph_targets():
         *[path for figure in figures for path in expand_measures(figure, branch="ph")],
         *(rules.control_comparison.output if "ph_untrained" in PH_BRANCHES else []),
         *(rules.control_difference.output if "ph_untrained" in PH_BRANCHES else []),
+        *(
+            expand(rules.trajectory.output.table, metric=PH["trajectory"]["metrics"])
+            if len(TRAJECTORY_EPOCHS) > 1
+            else []
+        ),
     ]
 
 
@@ -233,6 +270,30 @@ def paper_vs_run_inputs(wildcards):
 
 def paper_vs_run_options(wildcards, input):
     return " ".join(f"--{name} {path}" for name, path in input.items())
+
+
+def user_weights():
+    """(name, arch, weights or '-', nodes or '-') of every user model: PH's own models, the generalisation
+    models and DeepLab, the profiled torchvision models."""
+    models = []
+    if PH_USER is not None and "ph" in BRANCHES:
+        nodes = ",".join(PH_USER["nodes"])
+        models += [(f"ph-seed{i}", PH_USER["arch"], w, nodes) for i, w in enumerate(PH_USER["weights"])]
+    if "generalisation" in BRANCHES:
+        models += [
+            (name, m["arch"], m["weights"] or "-", ",".join(generalisation_nodes(name)))
+            for name, m in GENERALISATION_MODELS.items()
+        ]
+    if USES_SEGMENTER and ({"mapper", "generalisation"} & set(BRANCHES)):
+        models.append(("segmenter", SEGMENTER["arch"], SEGMENTER["weights"] or "-", "-"))
+    if "profile" in BRANCHES:
+        models += [(f"profile-{e['name']}", e["arch"], e["weights"] or "-", "-") for e in PROFILE["torchvision"]]
+    return models
+
+
+def weights_check(wildcards=None):
+    """The check's record, for every job that reads user weights or comes before those that do."""
+    return rules.check_weights.output[0] if user_weights() else []
 
 
 def all_targets():

@@ -2,24 +2,6 @@
 # classifiers on the training images of data, with the mapper branch's masks and graph settings.
 
 
-rule check_generalisation_models:
-    """The first job: every model's (and DeepLab's) weights file is present, or one message lists what to put where."""
-    output:
-        "results/generalisation/weights_files.json",
-    log:
-        "results/logs/check_generalisation_models.log",
-    localrule: True
-    conda:
-        ENVIRONMENT
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        models=generalisation_weight_options,
-    shell:
-        "python -m cnntopo.torchvision_models check {params.models} --out {output} > {log} 2>&1"
-
-
 rule generalisation_activations:
     """Points of a torchvision classifier's feature nodes under sampling {wildcards.mode}."""
     input:

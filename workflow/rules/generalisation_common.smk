@@ -16,19 +16,11 @@ def generalisation_inputs(wildcards):
     """The masks and images every model reads, and the model's weights file if the config names one."""
     weights = GENERALISATION_MODELS[wildcards.model]["weights"]
     return {
-        "checked": rules.check_generalisation_models.output[0],
+        "checked": rules.check_weights.output[0],
         "masks": rules.foreground_masks.output.masks,
         "data": dataset_input(wildcards),
         **({"weights": weights} if weights else {}),
     }
-
-
-def generalisation_weight_options(wildcards):
-    """--model NAME ARCH WEIGHTS of every model and, with deeplabv3 masks, of the segmenter ('-': torchvision's file)."""
-    models = [(m["name"], m["arch"], m["weights"]) for m in GENERALISATION["models"]]
-    if USES_SEGMENTER:
-        models.append(("segmenter", SEGMENTER["arch"], SEGMENTER["weights"]))
-    return " ".join(f"--model {name} {arch} {shlex.quote(weights or '-')}" for name, arch, weights in models)
 
 
 def generalisation_model_options(wildcards, input):

@@ -3,6 +3,7 @@ rule foreground_masks:
     input:
         data=dataset_input,
         segmenter=SEGMENTER_WEIGHTS,
+        checked=weights_check,
     output:
         masks="results/mapper/masks.npz",
         table="results/mapper/mask_methods.csv",

@@ -23,7 +23,11 @@ def profile_inputs(wildcards):
     if entry is None:
         branch, seed = wildcards.model.split("-seed")
         return {"weights": f"results/models/{branch}/seed{seed}.pt", "data": dataset_input(wildcards)}
-    return {"images": entry["images"], **({"weights": entry["weights"]} if entry["weights"] else {})}
+    return {
+        "images": entry["images"],
+        "checked": weights_check(),
+        **({"weights": entry["weights"]} if entry["weights"] else {}),
+    }
 
 
 def profile_source(wildcards, input):

@@ -3,7 +3,8 @@
 TRAIN_COMMAND = (
     "python -m cnntopo.train --data {params.data:q} --arch {params.arch} --width {params.width}"
     " --seed {params.seeds} --recipe {params.recipe:q} --weights {output.weights} --metrics {output.metrics}"
-    " --checkpoint {params.checkpoints} {params.floor} --device {params.device} --threads {threads} > {log} 2>&1"
+    " --checkpoint {params.checkpoints} {params.floor} --snapshot-epochs {params.snapshot_epochs}"
+    " --snapshots {output.snapshots} --device {params.device} --threads {threads} > {log} 2>&1"
 )
 
 
@@ -14,6 +15,7 @@ rule train_model:
     output:
         weights="results/models/{branch}/seed{seed}.pt",
         metrics="results/models/{branch}/seed{seed}.metrics.json",
+        snapshots=directory("results/models/{branch}/seed{seed}.snapshots"),
     log:
         "results/logs/train_model/{branch}/seed{seed}.log",
     benchmark:
@@ -33,6 +35,7 @@ rule train_model:
         width=lambda w: branch_config(w)["model"]["width"],
         recipe=lambda w: recipe_json(w.branch),
         floor=lambda w: accuracy_floor(w.branch),
+        snapshot_epochs=lambda w: " ".join(map(str, SNAPSHOT_EPOCHS if w.branch == "ph" else [])),
         seeds="{seed}",
         checkpoints="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],
@@ -50,6 +53,7 @@ for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
         output:
             weights=expand("results/models/ph/seed{seed}.pt", seed=group_seeds),
             metrics=expand("results/models/ph/seed{seed}.metrics.json", seed=group_seeds),
+            snapshots=[directory(p) for p in expand("results/models/ph/seed{seed}.snapshots", seed=group_seeds)],
         log:
             f"results/logs/train_models/ph/seeds{group_seeds[0]}-{group_seeds[-1]}.log",
         benchmark:
@@ -67,6 +71,7 @@ for group_seeds in SEED_GROUPS if TRAINED_TOGETHER > 1 else []:
             width=PH["model"]["width"],
             recipe=recipe_json("ph"),
             floor=accuracy_floor("ph"),
+            snapshot_epochs=" ".join(map(str, SNAPSHOT_EPOCHS)),
             seeds=" ".join(map(str, group_seeds)),
             checkpoints=expand("results/models/ph/seed{seed}.ckpt", seed=group_seeds),
             device=config["device"],
