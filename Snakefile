@@ -24,10 +24,10 @@ include: "workflow/rules/distances.smk"
 include: "workflow/rules/specificity.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/comparison.smk"
-include: "workflow/rules/trajectory.smk"
 include: "workflow/rules/mapper.smk"
 include: "workflow/rules/profile.smk"
 include: "workflow/rules/generalisation.smk"
+include: "workflow/rules/trajectory.smk"
 
 
 report: "workflow/report/workflow.rst"

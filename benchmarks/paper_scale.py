@@ -1,5 +1,7 @@
 """Projected wall time of the paper configs, per stage, from unit costs measured on this machine.
 
+The trajectory's stage (the models' training snapshots through extraction, PH and SW) is projected
+apart from the stages of the finished models.
 Measures, in one run: training images/s of the paper's model (width 64, the paper recipe, synthetic
 CIFAR-shaped data), extraction (forward) images/s, one PH job (the 17 layers' clouds at N = 1000
 from benchmarks/paper_scale_clouds.py), one layer pair of each metric (SW of two of their diagrams;
@@ -30,7 +32,7 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from cnntopo.config import load_schema, validate_config  # noqa: E402
+from cnntopo.config import load_schema, trajectory_branch, trajectory_epochs, validate_config  # noqa: E402
 from cnntopo.mapper.graph import knee_eps, mapper_graph, nearest_neighbour_distances  # noqa: E402
 from cnntopo.models import build_model  # noqa: E402
 from cnntopo.ph.pairwise import pairwise_matrix  # noqa: E402
@@ -61,6 +63,15 @@ def dag_jobs(config: str) -> dict[str, int]:
 
 def settings_of(config: str) -> dict:
     return validate_config(yaml.safe_load((REPO / config).read_text()), load_schema(REPO / SCHEMA))
+
+
+def snapshot_branches(settings: dict) -> list[str]:
+    """The branches of the models' training snapshots (ph_epochE) that the trajectory adds."""
+    ph = settings["ph"]
+    if "ph" not in settings["branches"]:
+        return []
+    branches = {trajectory_branch(ph, e) for e in trajectory_epochs(ph)}
+    return sorted(b for b in branches if b.startswith("ph_epoch"))
 
 
 def layer_distance_counts(settings: dict, layers: int) -> tuple[float, float]:
@@ -149,15 +160,30 @@ def main() -> None:
     rows = []
     for config, epochs in (("config/paper-ph.yaml", 24), ("config/paper-mapper.yaml", 350)):
         jobs, settings = dag_jobs(config), settings_of(config)
+        batches = settings["ph"]["activations"]["batches"]
+        # the snapshots' extraction and PH jobs (one per model and snapshot) are the trajectory's stage
+        snapshot_jobs = len(snapshot_branches(settings)) * settings["seeds"]
+        one_branch = {**settings, "ph": {**settings["ph"], "controls": {"untrained": False}}}
+        trajectory_metrics = {"sw": pair_seconds["sw"]}  # SW on top-l2 clouds, one branch per snapshot
+        snapshot_distances = len(snapshot_branches(settings)) * layer_distances_seconds(
+            {**one_branch, "ph": {**one_branch["ph"], "metrics": settings["ph"]["trajectory"]["metrics"]}},
+            {**pair_seconds, **trajectory_metrics},
+            len(clouds),
+            args.cores,
+        )
         stages = {
             "train_model": jobs.get("train_model", 0) * epochs * 50_000 / train_rate,
-            "extract_activations": jobs.get("extract_activations", 0) * 10 * 1000 / extract_rate,
+            "extract_activations": (jobs.get("extract_activations", 0) - snapshot_jobs) * batches * 1000 / extract_rate,
             # a job computes one model's batches, each a PH job of the measurement
-            "persistence_diagrams": jobs.get("persistence_diagrams", 0)
-            * settings["ph"]["activations"]["batches"]
+            "persistence_diagrams": (jobs.get("persistence_diagrams", 0) - snapshot_jobs)
+            * batches
             * ph_job
             / args.cores,
             "layer_distances": layer_distances_seconds(settings, pair_seconds, len(clouds), args.cores),
+            "trajectory (snapshots' extraction, PH, SW)": snapshot_jobs
+            * batches
+            * (1000 / extract_rate + ph_job / args.cores)
+            + snapshot_distances,
             "mapper_activations": jobs.get("mapper_activations", 0) * 50_000 / extract_rate,
         }
         if jobs.get("mapper_graph"):

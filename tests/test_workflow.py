@@ -135,6 +135,51 @@ def test_the_untrained_control_and_the_paper_table(finished_run):
     assert all(r["interval_method"].startswith("models_and_batches") for r in paper if r["interval_95"])
 
 
+def test_topology_across_training(finished_run):
+    import json
+
+    results = finished_run / "results"
+    rows = read_table(results / "trajectory/ph/sw/specificity_by_epoch.csv")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert list(rows[0])[:8] == [
+        "epoch",
+        "test_accuracy",
+        "rho_layer",
+        "rho_layer_ci_low",
+        "rho_layer_ci_high",
+        "rho_overall",
+        "rho_overall_ci_low",
+        "rho_overall_ci_high",
+    ]
+    # epoch 0 is the untrained control and epoch 2 the trained models: the same specificity as theirs
+    for epoch, branch in ((0, "ph_untrained"), (2, "ph")):
+        (summary,) = read_table(results / f"specificity/{branch}/sw/top_l2/specificity_summary.csv")
+        assert rows[epoch]["rho_overall"] == summary["rho_overall"]
+    metrics = [json.loads((results / f"models/ph/seed{s}.metrics.json").read_text()) for s in (0, 1)]
+    assert rows[2]["test_accuracy"] == pytest.approx(sum(m["history"][1]["test_accuracy"] for m in metrics) / 2)
+    assert [s["epoch"] for s in metrics[0]["snapshots"]] == [0, 1]
+    assert sorted(p.name for p in (results / "models/ph/seed0.snapshots").glob("*.pt")) == ["epoch0.pt", "epoch1.pt"]
+    snapshot_store = open_store(results / "activations/ph_epoch1/seed1.zarr")
+    assert snapshot_store.attrs["extra_representations"] == []  # SW's clouds only
+    assert (results / "trajectory/ph/sw/grids_by_epoch.png").stat().st_size > 20_000
+    assert len(read_table(results / "trajectory/ph/sw/grids_by_epoch.csv")) == 3 * 17 * 17
+
+
+def test_mapper_purity_across_training(finished_run):
+    import json
+
+    results = finished_run / "results"
+    rows = read_table(results / "trajectory/mapper/purity_by_epoch.csv")
+    assert [(r["epoch"], r["layer"]) for r in rows] == [(0, 7), (0, 15), (2, 7), (2, 15)]
+    assert all(r["sampling"] == "random" and r["points"] == 200 for r in rows)
+    # the trained model's graphs are the mapper branch's random-sampling graphs
+    for row in rows[2:]:
+        graph = json.loads((results / f"mapper/graphs/random/layer{row['layer']:02d}.json").read_text())
+        assert row["nodes"] == len(graph["nodes"])
+        assert row["mean_node_purity"] == pytest.approx(graph["purity"]["mean_node_purity"])
+    assert (results / "trajectory/mapper/purity_by_epoch.png").stat().st_size > 20_000
+
+
 def test_comparison_table_has_every_measure(finished_run):
     rows = read_table(finished_run / "results/comparison/ph/comparison.csv")
     representations = ["top_l2", "mean_pool", "shared_position"]
@@ -248,19 +293,34 @@ def per_measure(measures: int, branches: int = BRANCHES) -> dict[str, int]:
     }
 
 
+def combined(*plans: dict[str, int]) -> dict[str, int]:
+    """Job counts of several parts of a plan, added rule by rule."""
+    total: dict[str, int] = {}
+    for plan in plans:
+        for rule, jobs in plan.items():
+            total[rule] = max(total.get(rule, 0), jobs) if rule == "all" else total.get(rule, 0) + jobs
+    return total
+
+
+# ph.trajectory.epochs [0, 1, 2]: the models after epoch 1 (branch ph_epoch1) through SW on top_l2, then the
+# trajectory table (epoch 0 is the untrained control, epoch 2 the trained models)
+SNAPSHOT_SW = {"layer_distances": 2, "specificity": 1, "trajectory": 1}
+SNAPSHOT_PERSISTENCE_AND_AFTER = {"persistence_diagrams": 2, **SNAPSHOT_SW}
+SNAPSHOT_CHAIN = {"extract_activations": 2, **SNAPSHOT_PERSISTENCE_AND_AFTER}
 COMPARISONS = {"comparison": 1, "control_comparison": 1, "paper_vs_run": 1, "all": 1}
 # after new distances: the trained-minus-untrained table, and seeds needed per metric of the trained models
 DIFFERENCE = {"control_difference": 1}
-SW_AND_AFTER = {**per_measure(SW_MEASURES), "specificity_summary": 1, "seeds_needed": 1, **COMPARISONS, **DIFFERENCE}
-EXTRACTION_AND_AFTER = {
-    "extract_activations": 2 * BRANCHES,
-    "persistence_diagrams": 2 * BRANCHES,
-    **per_measure(MEASURES),
-    "specificity_summary": 3,
-    "seeds_needed": 3,
-    **COMPARISONS,
-    **DIFFERENCE,
-}
+SW_AND_AFTER = combined(
+    per_measure(SW_MEASURES),
+    {"specificity_summary": 1, "seeds_needed": 1, **COMPARISONS, **DIFFERENCE},
+    SNAPSHOT_SW,
+)
+EXTRACTION_AND_AFTER = combined(
+    {"extract_activations": 2 * BRANCHES, "persistence_diagrams": 2 * BRANCHES},
+    per_measure(MEASURES),
+    {"specificity_summary": 3, "seeds_needed": 3, **COMPARISONS, **DIFFERENCE},
+    SNAPSHOT_CHAIN,
+)
 # Mapper branch of config/test.yaml: 3 clean samplings x layers 7, 15, and full with noise 0.5 at layer 15.
 MAPPER_GRAPHS_AND_AFTER = {
     "mapper_graph": 7,
@@ -271,7 +331,9 @@ MAPPER_GRAPHS_AND_AFTER = {
     "paper_vs_run": 1,
     "all": 1,
 }
-MAPPER_AFTER_TRAINING = {"mapper_activations": 2, **MAPPER_GRAPHS_AND_AFTER}  # clean images, sigma 0.5
+# mapper.trajectory: the model's initialisation and the trained model (epochs 0 and 2), their purity table
+MAPPER_TRAJECTORY = {"mapper_epoch_activations": 2, "mapper_trajectory": 1}
+MAPPER_AFTER_TRAINING = {"mapper_activations": 2, **MAPPER_GRAPHS_AND_AFTER, **MAPPER_TRAJECTORY}  # sigma 0, 0.5
 # Profile branch of config/test.yaml: models ph/seed1 and mapper/seed0, kinds element, channel (graphs) and svd.
 PROFILE_AFTER_TRAINING = {
     "profile_model": 2,
@@ -280,15 +342,12 @@ PROFILE_AFTER_TRAINING = {
     "class_similarity": 6,
     "profile_viewer": 1,
 }
-TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the untrained control's
-    "extract_activations": 2,
-    "persistence_diagrams": 2,
-    **per_measure(MEASURES, branches=1),
-    "specificity_summary": 3,
-    "seeds_needed": 3,
-    **COMPARISONS,
-    **DIFFERENCE,
-}
+TRAINED_PH_AND_AFTER = combined(  # training reruns the trained models' chain and the snapshots', not the control's
+    {"extract_activations": 2, "persistence_diagrams": 2},
+    per_measure(MEASURES, branches=1),
+    {"specificity_summary": 3, "seeds_needed": 3, **COMPARISONS, **DIFFERENCE},
+    SNAPSHOT_CHAIN,
+)
 
 
 @pytest.mark.parametrize(
@@ -305,16 +364,17 @@ TRAINED_PH_AND_AFTER = {  # training reruns the trained models' chain, not the u
             },
         ),
         ("extract_activations", EXTRACTION_AND_AFTER),
-        ("persistence_diagrams", {"persistence_diagrams": 2 * BRANCHES, **SW_AND_AFTER}),
+        ("persistence_diagrams", combined({"persistence_diagrams": 2 * BRANCHES + 2}, SW_AND_AFTER)),
         ("summarize_training", {"summarize_training": 2, "all": 1}),
         ("mapper_graph", MAPPER_GRAPHS_AND_AFTER),
         (
             "specificity",
             {
-                "specificity": MEASURES * BRANCHES,
+                "specificity": MEASURES * BRANCHES + 1,
                 "figure_specificity": MEASURES,
                 "specificity_summary": 3,
                 "seeds_needed": 3,
+                "trajectory": 1,
                 **COMPARISONS,
             },
         ),
@@ -330,8 +390,8 @@ def test_forcerun_reruns_the_rule_and_its_dependents_only(finished_run, rule, ex
     [
         ("ph", "activations", "n_images", 32, EXTRACTION_AND_AFTER),
         ("ph", "sw", "directions", 20, SW_AND_AFTER),
-        ("ph", "persistence", "backend", "ripser", {"persistence_diagrams": 2 * BRANCHES, **SW_AND_AFTER}),
-        ("mapper", "graph", "intervals", 12, MAPPER_GRAPHS_AND_AFTER),
+        ("ph", "persistence", "backend", "ripser", combined({"persistence_diagrams": 2 * BRANCHES + 2}, SW_AND_AFTER)),
+        ("mapper", "graph", "intervals", 12, {**MAPPER_GRAPHS_AND_AFTER, "mapper_trajectory": 1}),
     ],
 )
 def test_changing_a_setting_reruns_its_rules_and_what_depends_on_them_only(
@@ -399,7 +459,8 @@ def test_the_paper_config_plans_100_models_after_the_cifar10_download(tmp_path):
     out = run_snakemake(workdir, "-n", "--configfile", "config/paper-ph.yaml").stdout
     jobs = planned_jobs(out)
     assert jobs["download_cifar10"] == 1 and jobs["train_model"] == 100 and jobs["init_model"] == 100
-    assert jobs["extract_activations"] == 200  # the trained models and the untrained control
+    # the trained models, the untrained control and the snapshots after epochs 2, 5 and 10 (ph.trajectory)
+    assert jobs["extract_activations"] == 500 and jobs["trajectory"] == 1
     assert not (workdir / "resources").exists()
 
 

@@ -36,6 +36,22 @@ def branch_section(branch: str) -> str:
     return "ph" if SNAPSHOT_BRANCH.fullmatch(branch) else BRANCH_SECTIONS[branch]
 
 
+def trajectory_epochs(ph: Mapping[str, Any]) -> list[int]:
+    """The epochs ph.trajectory follows: those listed that training reaches, and always its last (the
+    trained models); none where none is listed or the models are the user's (nothing is trained)."""
+    final = ph["train"]["epochs"]
+    listed = [e for e in ph["trajectory"]["epochs"] if e <= final]
+    return sorted({*listed, final}) if listed and ph["user_models"] is None else []
+
+
+def trajectory_branch(ph: Mapping[str, Any], epoch: int) -> str:
+    """The branch of the models after ``epoch`` epochs: the trained models at the last, the untrained
+    control (where it runs) at 0, else the training job's snapshots (``ph_epochE``)."""
+    if epoch == ph["train"]["epochs"]:
+        return "ph"
+    return "ph_untrained" if epoch == 0 and ph["controls"]["untrained"] else f"ph_epoch{epoch}"
+
+
 def snapshot_epoch(branch: str) -> int | None:
     """E of a snapshot branch ``ph_epochE``; None for the other branches."""
     match = SNAPSHOT_BRANCH.fullmatch(branch)

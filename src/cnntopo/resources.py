@@ -352,6 +352,20 @@ def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     )
 
 
+def mapper_epoch_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """One store, of the trajectory's sampling mode, of the mapper model after an epoch."""
+    mapper = config["mapper"]
+    layers = len(_layers(config, wildcards))
+    return mapper_activations_mem_mb(
+        config["data"], mapper["model"]["width"], mapper["extract_batch"], mapper["full_cap"], layers, 1
+    )
+
+
+def mapper_trajectory_mem(config: Mapping[str, Any], wildcards: Any) -> int:
+    """The graphs of one store at a time, at most full_cap points of the widest layer."""
+    return mapper_graph_mem_mb(config["mapper"]["full_cap"], _max_channels(config, wildcards))
+
+
 def mapper_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     n_train, _ = split_sizes(config["data"])
     return extract_runtime_min(config["data"], config["mapper"]["model"]["width"], n_train, 1, _gpu(config))

@@ -12,8 +12,10 @@ from cnntopo.config import (
     load_schema,
     ph_layer_count,
     snapshot_epoch,
+    trajectory_epochs,
     validate_config,
 )
+from cnntopo.config import trajectory_branch as _trajectory_branch
 from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
@@ -66,14 +68,12 @@ CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
 PH_BRANCHES = ["ph", "ph_untrained"] if PH["controls"]["untrained"] else ["ph"]
 # Topology across training: the epochs followed, and the branch of the models after each. The trained
 # models are the last epoch; epoch 0, the initialisation, is the untrained control where it runs.
-TRAJECTORY_EPOCHS = [] if PH_USER else sorted(e for e in PH["trajectory"]["epochs"] if e <= PH["train"]["epochs"])
+TRAJECTORY_EPOCHS = trajectory_epochs(PH)
 SNAPSHOT_EPOCHS = [e for e in TRAJECTORY_EPOCHS if e < PH["train"]["epochs"]]
 
 
 def trajectory_branch(epoch):
-    if epoch == PH["train"]["epochs"]:
-        return "ph"
-    return "ph_untrained" if epoch == 0 and "ph_untrained" in PH_BRANCHES else f"ph_epoch{epoch}"
+    return _trajectory_branch(PH, epoch)
 
 
 def metric_representations(metric):

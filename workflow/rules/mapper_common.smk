@@ -74,6 +74,26 @@ def graph_files():
     return [graph_file(v, l) for v, l in all_graphs()]
 
 
+# Purity across training (mapper.trajectory): the epochs followed; the model after each is a snapshot of
+# the mapper's training job, the last the trained model.
+MAPPER_TRAJECTORY_EPOCHS = trajectory_epochs({**MAPPER, "user_models": None})
+MAPPER_SNAPSHOT_EPOCHS = [e for e in MAPPER_TRAJECTORY_EPOCHS if e < MAPPER["train"]["epochs"]]
+
+
+def mapper_epoch_weights(wildcards):
+    """The mapper model after epoch E: the training job's snapshot folder, or the trained model's file."""
+    branch = dict(branch="mapper", seed=MAPPER_SEED)
+    if int(wildcards.epoch) == MAPPER["train"]["epochs"]:
+        return expand(rules.train_model.output.weights, **branch)
+    return expand(rules.train_model.output.snapshots, **branch)
+
+
+def mapper_epoch_file(wildcards, input):
+    if int(wildcards.epoch) == MAPPER["train"]["epochs"]:
+        return input.weights
+    return f"{input.weights}/{snapshot_name(int(wildcards.epoch))}"
+
+
 def mapper_targets():
     figures = [f"results/figures/mapper/{name}.png" for name, rows in FIGURE_ROWS.items() if rows]
     if NOISY_VARIANTS:
@@ -85,4 +105,5 @@ def mapper_targets():
         *figures,
         *[str(Path(f).with_suffix(".html")) for f in graph_files()],
         rules.mapper_explorer.output[0],
+        *([rules.mapper_trajectory.output.table] if len(MAPPER_TRAJECTORY_EPOCHS) > 1 else []),
     ]

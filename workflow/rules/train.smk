@@ -35,7 +35,7 @@ rule train_model:
         width=lambda w: branch_config(w)["model"]["width"],
         recipe=lambda w: recipe_json(w.branch),
         floor=lambda w: accuracy_floor(w.branch),
-        snapshot_epochs=lambda w: " ".join(map(str, SNAPSHOT_EPOCHS if w.branch == "ph" else [])),
+        snapshot_epochs=lambda w: " ".join(map(str, SNAPSHOT_EPOCHS if w.branch == "ph" else MAPPER_SNAPSHOT_EPOCHS)),
         seeds="{seed}",
         checkpoints="results/models/{branch}/seed{seed}.ckpt",
         device=config["device"],

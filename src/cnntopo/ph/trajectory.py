@@ -107,19 +107,25 @@ def figure_trajectory(rows: Sequence[dict], metric: str, representation: str, ou
 
 
 def figure_grids(within: dict[int, np.ndarray], seed: int, label: str, out: Path, table: Path) -> None:
-    """The reference model's within-model matrix after each epoch, one panel each, one colour scale."""
+    """The reference model's within-model matrix after each epoch, one panel each. Each panel has its own
+    colour scale: the distances grow a hundredfold during training, and the pattern is what appears."""
     epochs = sorted(within)
-    vmax = max(float(np.nanmax(m)) for m in within.values())
-    fig, axes = plt.subplots(1, len(epochs), figsize=(2.6 * len(epochs) + 0.8, 3.1), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(3.2 * len(epochs), 3.2), constrained_layout=True)
     axes = np.atleast_1d(axes)
     for ax, epoch in zip(axes, epochs):
-        image = ax.imshow(within[epoch], cmap="viridis", vmin=0, vmax=vmax)
+        image = ax.imshow(within[epoch], cmap="viridis", vmin=0)
         ax.set_title(f"after epoch {epoch}" if epoch else "initialisation", fontsize=9)
         ax.set_xlabel("layer j", fontsize=8)
+        ax.set_xticks(range(0, len(within[epoch]), 4))
+        ax.set_yticks(range(0, len(within[epoch]), 4))
         ax.tick_params(labelsize=7)
+        fig.colorbar(image, ax=ax, shrink=0.75).ax.tick_params(labelsize=7)
     axes[0].set_ylabel("layer i", fontsize=8)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label=label)
-    fig.suptitle(f"Model {seed} against itself across training: when the layer grid appears", fontsize=10)
+    fig.suptitle(
+        f"Model {seed} against itself across training ({label}; each panel on its own scale): when the layer grid"
+        " appears",
+        fontsize=10,
+    )
     save_figure(fig, out)
     write_table(
         table,
