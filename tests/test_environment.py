@@ -1,6 +1,7 @@
 """The three places that pin the environment agree: pyproject.toml, constraints.txt, environment.yml."""
 
 import tomllib
+
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

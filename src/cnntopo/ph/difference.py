@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
-from cnntopo.ph.specificity import load_matrices, pair_keys, pair_stacks, specificity_samples
+from cnntopo.ph.specificity import add_test_options, load_matrices, pair_keys, pair_stacks, specificity_samples
 from cnntopo.ph.statistics import MIN_MODELS, MODEL_SCHEME, percentile_interval, row_correlations, sign_flip_p_value
 from cnntopo.provenance import write_table
 
@@ -92,11 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--trained-cross", type=Path, nargs="+", required=True, help="cross-model matrices (.npz)")
     parser.add_argument("--untrained-within", type=Path, nargs="+", required=True)
     parser.add_argument("--untrained-cross", type=Path, nargs="+", required=True)
-    parser.add_argument("--references", type=int, nargs="+", required=True, help="seeds of the reference models A")
-    parser.add_argument("--layer", type=int, required=True, help="layer of interest")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws of the interval")
-    parser.add_argument("--permutations", type=int, default=1000, help="sign-flip draws (all patterns when fewer)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws")
+    add_test_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="output: one row per scope (.csv)")
     args = parser.parse_args(argv)
     trained = load_matrices(args.trained_within, args.trained_cross)

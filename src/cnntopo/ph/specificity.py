@@ -285,15 +285,20 @@ def load_matrices(
     )
 
 
+def add_test_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every step that runs the specificity test: references, layer and the draws."""
+    parser.add_argument("--references", type=int, nargs="+", required=True, help="seeds of the reference models A")
+    parser.add_argument("--layer", type=int, default=PAPER_LAYER_OF_INTEREST, help="layer of interest")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws of the intervals")
+    parser.add_argument("--permutations", type=int, default=1000, help="draws of the permutation or sign-flip null")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnntopo.ph.specificity", description=__doc__)
     parser.add_argument("--within", type=Path, nargs="+", required=True, help="within-model matrices (.npz)")
     parser.add_argument("--cross", type=Path, nargs="+", required=True, help="cross-model matrices (.npz)")
-    parser.add_argument("--references", type=int, nargs="+", required=True, help="seeds of the reference models A")
-    parser.add_argument("--layer", type=int, default=PAPER_LAYER_OF_INTEREST, help="layer of interest")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws of the intervals")
-    parser.add_argument("--permutations", type=int, default=1000, help="draws of the permutation null")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
+    add_test_options(parser)
     parser.add_argument("--table", type=Path, required=True, help="output: per-layer table (.csv)")
     parser.add_argument("--pairs", type=Path, required=True, help="output: every (A, B, layer) correlation (.csv)")
     parser.add_argument("--summary", type=Path, required=True, help="output: summary (.csv)")

@@ -22,19 +22,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.ph.figures import SPECIFICITY_COLUMNS
 from cnntopo.plotting import save_figure, use_file_backend
 from cnntopo.provenance import read_table, write_table
 
-COLUMNS = (
-    "epoch",
-    "test_accuracy",
-    "rho_layer",
-    "rho_layer_ci_low",
-    "rho_layer_ci_high",
-    "rho_overall",
-    "rho_overall_ci_low",
-    "rho_overall_ci_high",
-)
+# The specificity means and their model-level intervals, named as in every specificity summary
+COLUMNS = ("epoch", "test_accuracy", *SPECIFICITY_COLUMNS[:6])
 
 
 def accuracy_after(metrics: dict, epoch: int) -> float:
