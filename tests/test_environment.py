@@ -44,3 +44,33 @@ def test_environment_yml_has_the_same_pins_as_pyproject_and_constraints(repo):
 
 def test_nothing_pinned_pulls_cuda_packages(repo):
     assert not [name for name in _pins(repo) if name.startswith(("nvidia-", "triton"))]
+
+
+def test_the_wheel_carries_every_script_the_pages_embed(repo, tmp_path):
+    """A non-editable install must write the explorer and the viewer: their .js/.css are package data."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(repo),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cnntopo-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    scripts = {
+        p.relative_to(repo / "src").as_posix() for ext in ("js", "css") for p in (repo / "src").rglob(f"*.{ext}")
+    }
+    assert scripts and scripts <= packaged, scripts - packaged
