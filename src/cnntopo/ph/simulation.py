@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnntopo.ph.specificity import pair_keys, pair_stacks, specificity_intervals
+from cnntopo.ph.specificity import pair_keys, pair_stacks, sample_intervals, specificity_samples
 from cnntopo.ph.statistics import row_correlations
 
 
@@ -70,7 +70,8 @@ def interval_coverage(
     for repeat in range(repeats):
         within, cross = simulate_models(rng, base, models, batches, spread)
         keys = pair_keys(cross, seeds)
-        intervals = specificity_intervals([pair_stacks(within, cross, keys)], keys, seeds, 0, draws, repeat, scheme)
+        stacks = [pair_stacks(within, cross, keys)]
+        intervals = sample_intervals(*specificity_samples(stacks, keys, seeds, 0, draws, repeat, scheme))
         low, high = intervals["rho_overall"][0]
         covered += bool(low <= truth <= high)
     return covered / repeats

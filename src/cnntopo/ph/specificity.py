@@ -143,17 +143,9 @@ def specificity_samples(
     return samples, expanded_level(resampled_units(strata)) if scheme == MODEL_SCHEME else 0.95
 
 
-def specificity_intervals(
-    stacks: Sequence[tuple[np.ndarray, np.ndarray]],
-    keys: Sequence[tuple[int, int]],
-    references: Sequence[int],
-    layer: int,
-    draws: int,
-    seed: int,
-    scheme: str = MODEL_SCHEME,
-) -> dict[str, np.ndarray]:
-    """``{"rho_layer", "rho_overall"}``: ``(C, 2)`` 95 % intervals (low, high) of each condition (:func:`specificity_samples`)."""
-    samples, level = specificity_samples(stacks, keys, references, layer, draws, seed, scheme)
+def sample_intervals(samples: dict[str, np.ndarray], level: float) -> dict[str, np.ndarray]:
+    """``{"rho_layer", "rho_overall"}``: ``(C, 2)`` intervals (low, high) of each condition's samples at
+    ``level``: ``sample_intervals(*specificity_samples(...))``."""
     return {
         name: np.array([percentile_interval(column, level) for column in values.T]) for name, values in samples.items()
     }
@@ -173,7 +165,9 @@ def uncertainty(
     (:mod:`cnntopo.ph.statistics`) from ``(P, B, L, L)`` per-batch stacks of the pairs ``keys``."""
     mean_w, mean_c = within.mean(axis=1), cross.mean(axis=1)
     intervals = {
-        columns: specificity_intervals([(within, cross)], keys, references, layer, bootstrap, seed, scheme)
+        columns: sample_intervals(
+            *specificity_samples([(within, cross)], keys, references, layer, bootstrap, seed, scheme)
+        )
         for columns, scheme in (("ci", MODEL_SCHEME), ("pair_ci", PAIR_SCHEME))
     }
     spearman = row_correlations(rank_rows(mean_w), rank_rows(mean_c))
@@ -242,7 +236,7 @@ def seeds_needed(
                 continue
             within_k, cross_k = pair_stacks(within, cross, keys)
             mean = row_correlations(within_k.mean(axis=1), cross_k.mean(axis=1))
-            ci = specificity_intervals([(within_k, cross_k)], keys, refs, layer, draws, seed)
+            ci = sample_intervals(*specificity_samples([(within_k, cross_k)], keys, refs, layer, draws, seed))
             found.append([np.nanmean(mean[:, layer]), *ci["rho_layer"][0], np.nanmean(mean), *ci["rho_overall"][0]])
         if found:
             with warnings.catch_warnings():  # under four models the intervals are NaN: a NaN mean, no warning
