@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,11 +25,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from workflow_helpers import (  # noqa: E402
+    full_disk_run,
     killed_run,
     output_digests,
     partial_files,
     readme_command,
     run_snakemake,
+    tmpfs_unavailable,
     workflow_copy,
 )
 
@@ -57,28 +57,17 @@ def kill_trials(workdir: Path, reference: dict[str, str], trials: int, seed: int
 def full_disk_trial(workdir: Path, reference: dict[str, str]) -> dict:
     counts = {"fault": "results/ on a full 6 MB tmpfs", "trials": 1, "killed": 0, "completed": 0}
     counts.update(outputs_identical=0, partial_files_found=0)
-    if os.geteuid() != 0:
-        return {**counts, "trials": 0, "note": "skipped: mounting a tmpfs needs root"}
-    copy = workflow_copy(workdir / "full")
-    results = copy / "results"
-    results.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(results)], check=True)
-    try:
-        failed = run_snakemake(copy, "--cores", "2", "--keep-going", *TINY, check=False)
-        logs = "".join(p.read_text(errors="replace") for p in (results / "logs").rglob("*.log"))
-        said = "no space left on device" in (failed.stdout + failed.stderr + logs).lower()
-        partial = len(partial_files(copy))
-        subprocess.run(["mount", "-o", "remount,size=512m", str(results)], check=True)
-        rerun = run_snakemake(copy, "--cores", "2", *TINY, check=False)
-        counts.update(
-            completed=int(rerun.returncode == 0),
-            outputs_identical=int(output_digests(copy) == reference),
-            partial_files_found=partial,
-            note=f"first run failed: {failed.returncode != 0}; said 'no space left on device': {said}",
-        )
-    finally:
-        subprocess.run(["umount", "-l", str(results)], check=False)
-    return counts
+    skipped = tmpfs_unavailable()
+    if skipped:
+        return {**counts, "trials": 0, "note": f"skipped: {skipped}"}
+    outcome = full_disk_run(workflow_copy(workdir / "full"), *TINY)
+    return {
+        **counts,
+        "completed": int(outcome["rerun"].returncode == 0),
+        "outputs_identical": int(outcome["digests"] == reference),
+        "partial_files_found": len(outcome["partial_files"]),
+        "note": f"first run failed: {outcome['failed']}; said 'no space left on device': {outcome['said_no_space']}",
+    }
 
 
 def main() -> None:

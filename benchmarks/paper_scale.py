@@ -68,7 +68,7 @@ def settings_of(config: str) -> dict:
 def snapshot_branches(settings: dict) -> list[str]:
     """The branches of the models' training snapshots (ph_epochE) that the trajectory adds."""
     ph = settings["ph"]
-    if "ph" not in settings["branches"]:
+    if "ph" not in settings["branches"] or ph["user_models"] is not None:
         return []
     branches = {trajectory_branch(ph, e) for e in trajectory_epochs(ph)}
     return sorted(b for b in branches if b.startswith("ph_epoch"))

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from workflow_helpers import (
+    full_disk_run,
     killed_run,
     output_digests,
     partial_files,
     readme_command,
-    run_snakemake,
+    tmpfs_unavailable,
     workflow_copy,
 )
 
@@ -34,36 +35,14 @@ def test_a_run_killed_five_times_ends_with_the_uninterrupted_outputs(finished_ru
     assert output_digests(workdir) == output_digests(finished_run)
 
 
-def _free_tmpfs_available() -> str | None:
-    if os.geteuid() != 0:
-        return "mounting a tmpfs needs root"
-    if shutil.which("mount") is None:
-        return "no mount command"
-    return None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(_free_tmpfs_available() is not None, reason=str(_free_tmpfs_available()))
+@pytest.mark.skipif(tmpfs_unavailable() is not None, reason=str(tmpfs_unavailable()))
 def test_a_full_disk_fails_the_job_cleanly_and_a_rerun_completes(finished_run, tmp_path):
-    workdir = workflow_copy(tmp_path / "full")
-    results = workdir / "results"
-    results.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(results)], check=True)
-    try:
-        failed = run_snakemake(workdir, "--cores", "2", "--keep-going", *TINY, check=False)
-        assert failed.returncode != 0
-        said = (
-            failed.stdout
-            + failed.stderr
-            + "".join(p.read_text(errors="replace") for p in (results / "logs").rglob("*.log"))
-        )
-        assert "no space left on device" in said.lower()
-        assert partial_files(workdir) == []
-        subprocess.run(["mount", "-o", "remount,size=512m", str(results)], check=True)
-        run_snakemake(workdir, "--cores", "2", *TINY)
-        assert output_digests(workdir) == output_digests(finished_run)
-    finally:
-        subprocess.run(["umount", "-l", str(results)], check=False)
+    outcome = full_disk_run(workflow_copy(tmp_path / "full"), *TINY)
+    assert outcome["failed"] and outcome["said_no_space"]
+    assert outcome["partial_files"] == []
+    assert outcome["rerun"].returncode == 0, outcome["rerun"].stdout + outcome["rerun"].stderr
+    assert outcome["digests"] == output_digests(finished_run)
 
 
 DIGITS = (

@@ -146,3 +146,34 @@ def readme_command(*args: str) -> list[str]:
         "-c",
         f"{sys.executable} -m cnntopo.locks . && {sys.executable} -m snakemake --cores 2 " + " ".join(args),
     ]
+
+
+def tmpfs_unavailable() -> str | None:
+    """Why a tmpfs cannot be mounted here, or None (it needs root and the mount command)."""
+    if os.geteuid() != 0:
+        return "mounting a tmpfs needs root"
+    return "no mount command" if shutil.which("mount") is None else None
+
+
+def full_disk_run(workdir: Path, *args: str) -> dict:
+    """Snakemake with ``args`` in ``workdir`` with results/ on a 6 MB tmpfs that fills, then again after it
+    grows to 512 MB: whether the first run failed and said "no space left on device" (its output and every
+    job log), the partial files it left, and the second run's result and output digests."""
+    results = workdir / "results"
+    results.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(results)], check=True)
+    try:
+        failed = run_snakemake(workdir, "--cores", "2", "--keep-going", *args, check=False)
+        logs = "".join(p.read_text(errors="replace") for p in (results / "logs").rglob("*.log"))
+        partial = partial_files(workdir)
+        subprocess.run(["mount", "-o", "remount,size=512m", str(results)], check=True)
+        rerun = run_snakemake(workdir, "--cores", "2", *args, check=False)
+        return {
+            "failed": failed.returncode != 0,
+            "said_no_space": "no space left on device" in (failed.stdout + failed.stderr + logs).lower(),
+            "partial_files": partial,
+            "rerun": rerun,
+            "digests": output_digests(workdir),
+        }
+    finally:
+        subprocess.run(["umount", "-l", str(results)], check=False)

@@ -36,12 +36,13 @@ def branch_section(branch: str) -> str:
     return "ph" if SNAPSHOT_BRANCH.fullmatch(branch) else BRANCH_SECTIONS[branch]
 
 
-def trajectory_epochs(ph: Mapping[str, Any]) -> list[int]:
-    """The epochs ph.trajectory follows: those listed that training reaches, and always its last (the
-    trained models); none where none is listed or the models are the user's (nothing is trained)."""
-    final = ph["train"]["epochs"]
-    listed = [e for e in ph["trajectory"]["epochs"] if e <= final]
-    return sorted({*listed, final}) if listed and ph["user_models"] is None else []
+def trajectory_epochs(section: Mapping[str, Any]) -> list[int]:
+    """The epochs a branch section's trajectory (ph or mapper) follows: those listed that its training
+    reaches, and always its last (the trained models); none where none is listed. The PH branch follows
+    none with user models, since nothing is trained: its callers check that."""
+    final = section["train"]["epochs"]
+    listed = [e for e in section["trajectory"]["epochs"] if e <= final]
+    return sorted({*listed, final}) if listed else []
 
 
 def trajectory_branch(ph: Mapping[str, Any], epoch: int) -> str:

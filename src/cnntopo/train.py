@@ -320,8 +320,11 @@ class SeedRun:
     def _stop_if_diverged(self, record: dict[str, float]) -> None:
         """Raise :class:`TrainingError` on a non-finite loss or weight, before the epoch is checkpointed, so
         the checkpoint left is the last finite one."""
-        bad = [name for name, value in self.model.state_dict().items() if value.is_floating_point()]
-        bad = [name for name in bad if not torch.isfinite(self.model.state_dict()[name]).all()]
+        bad = [
+            name
+            for name, value in self.model.state_dict().items()
+            if value.is_floating_point() and not torch.isfinite(value).all()
+        ]
         if np.isfinite(record["loss"]) and not bad:
             return
         kept = (
@@ -568,13 +571,14 @@ def main(argv: list[str] | None = None) -> None:
                 f"{floor:.4f} (chance: {1 / len(train_set.classes):.4f}); no weights were written, the last checkpoint "
                 f"is kept: {checkpoint}. Set train.min_test_accuracy: 0 to accept such models"
             )
-    for (model, metrics), seed, weights, metrics_path, checkpoint in zip(
-        trained, args.seed, args.weights, args.metrics, args.checkpoint
+    snapshots = args.snapshots or [None] * len(args.seed)
+    for (model, metrics), seed, weights, metrics_path, checkpoint, snapshot_out in zip(
+        trained, args.seed, args.weights, args.metrics, args.checkpoint, snapshots
     ):
         save_weights(weights, model, spec, {"seed": seed, "classes": list(train_set.classes)})
         atomic_write_json(metrics_path, metrics)
-        if args.snapshots is not None:
-            publish_snapshots(snapshot_folder(checkpoint), args.snapshots[args.seed.index(seed)])
+        if snapshot_out is not None:
+            publish_snapshots(snapshot_folder(checkpoint), snapshot_out)
         checkpoint.unlink(missing_ok=True)
         print(
             f"seed {seed}: train acc {metrics['train_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "

@@ -68,7 +68,7 @@ CROSS_SEEDS = [s for s in REFERENCES if cross_partners(s)]
 PH_BRANCHES = ["ph", "ph_untrained"] if PH["controls"]["untrained"] else ["ph"]
 # Topology across training: the epochs followed, and the branch of the models after each. The trained
 # models are the last epoch; epoch 0, the initialisation, is the untrained control where it runs.
-TRAJECTORY_EPOCHS = trajectory_epochs(PH)
+TRAJECTORY_EPOCHS = [] if PH_USER else trajectory_epochs(PH)
 SNAPSHOT_EPOCHS = [e for e in TRAJECTORY_EPOCHS if e < PH["train"]["epochs"]]
 
 

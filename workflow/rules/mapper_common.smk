@@ -76,7 +76,7 @@ def graph_files():
 
 # Purity across training (mapper.trajectory): the epochs followed; the model after each is a snapshot of
 # the mapper's training job, the last the trained model.
-MAPPER_TRAJECTORY_EPOCHS = trajectory_epochs({**MAPPER, "user_models": None})
+MAPPER_TRAJECTORY_EPOCHS = trajectory_epochs(MAPPER)
 MAPPER_SNAPSHOT_EPOCHS = [e for e in MAPPER_TRAJECTORY_EPOCHS if e < MAPPER["train"]["epochs"]]
 
 

@@ -25,7 +25,8 @@ from cnntopo.store import layer_key, open_store
 def purity_by_layer(
     store_path: Path, layers: Sequence[int], intervals: int, overlap: float, min_samples: int, eps: float | None
 ) -> list[dict]:
-    """One row per layer of a mapper store: its graph's size and purity (class-wise as ``class_purity_<k>``)."""
+    """One row per layer of a mapper store: its sampling mode, its graph's size and purity (class-wise as
+    ``class_purity_<k>``)."""
     store = open_store(store_path)
     rows = []
     for layer in layers:
@@ -34,6 +35,7 @@ def purity_by_layer(
         purity = purity_summary(graph.nodes, labels)
         rows.append(
             {
+                "sampling": store.attrs["sampling"],
                 "layer": layer,
                 "layer_name": store.layer_attrs(layer)["name"],
                 "points": len(points),
@@ -94,9 +96,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     graph = (args.intervals, args.overlap, args.min_samples, args.eps)
     rows = []
     for epoch, store in zip(args.epochs, args.stores):
-        sampling = open_store(store).attrs["sampling"]
         for row in purity_by_layer(store, args.layers, *graph):
-            rows.append({"epoch": epoch, "sampling": sampling, **row})
+            rows.append({"epoch": epoch, **row})
             print(
                 f"epoch {epoch:3d}, layer {row['layer']:2d}: {row['nodes']} nodes, "
                 f"mean node purity {row['mean_node_purity']:.3f}"
