@@ -35,7 +35,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 run: $(BIN)/.installed
 	# A run killed before (SIGKILL, a closed terminal) leaves its lock: removed when no Snakemake runs here.
-	$(BIN)/python -m cnntopo.locks .
+	$(BIN)/python -m cnntopo.workflow.locks .
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html --report-after-run
 	@echo "Report: results/report.html"
 

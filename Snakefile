@@ -3,7 +3,7 @@
 # workflow/schemas/config.schema.yaml before any job runs.
 from snakemake.utils import min_version
 
-from cnntopo.run_summary import run_summary
+from cnntopo.workflow.run_summary import run_summary
 
 min_version("9.0")
 

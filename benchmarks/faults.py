@@ -1,7 +1,7 @@
 """Interrupted and faulty runs of the tiny config, counted: benchmarks/results/faults.csv.
 
 - ``kill``: K independent trials (default 5). Each copies the workflow, starts what `make run`
-  does (``python -m cnntopo.locks .`` then Snakemake on config/test.yaml), SIGKILLs Snakemake and
+  does (``python -m cnntopo.workflow.locks .`` then Snakemake on config/test.yaml), SIGKILLs Snakemake and
   its jobs at a seeded random moment, and reruns the same command to the end. A trial is
   *completed* when the rerun ends without error, *identical* when every output's SHA-256 equals an
   uninterrupted run's (logs and Snakemake benchmark files left out; the time fields of the training

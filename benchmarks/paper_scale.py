@@ -32,14 +32,14 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from cnntopo.config import load_schema, trajectory_branch, trajectory_epochs, validate_config  # noqa: E402
 from cnntopo.mapper.graph import knee_eps, mapper_graph, nearest_neighbour_distances  # noqa: E402
-from cnntopo.models import build_model  # noqa: E402
+from cnntopo.networks.models import build_model  # noqa: E402
 from cnntopo.ph.pairwise import pairwise_matrix  # noqa: E402
 from cnntopo.ph.persistence import persistence_diagrams  # noqa: E402
 from cnntopo.ph.similarity import METRICS, make_metric  # noqa: E402
 from cnntopo.ph.sliced_wasserstein import sliced_wasserstein_matrix  # noqa: E402
-from cnntopo.resources import distance_partners, distance_threads, layer_distance_pairs  # noqa: E402
+from cnntopo.workflow.config import load_schema, trajectory_branch, trajectory_epochs, validate_config  # noqa: E402
+from cnntopo.workflow.resources import distance_partners, distance_threads, layer_distance_pairs  # noqa: E402
 from mapper import activation_like_cloud  # noqa: E402
 from paper_scale_clouds import paper_scale_clouds  # noqa: E402
 from summary import record  # noqa: E402
@@ -77,7 +77,7 @@ def snapshot_branches(settings: dict) -> list[str]:
 def layer_distance_counts(settings: dict, layers: int) -> tuple[float, float]:
     """Layer-to-layer distances of one measure (metric, representation) in a validated config: in all
     (trained models and the untrained control), and per core of its longest job, the model with the
-    most partners (cnntopo.resources.layer_distance_pairs)."""
+    most partners (cnntopo.workflow.resources.layer_distance_pairs)."""
     ph = settings["ph"]
     partners = [len(distance_partners(settings, seed)) for seed in range(settings["seeds"])]
     batches = ph["activations"]["batches"]

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from cnntopo.networks.torchvision_compat import torchvision_submodule  # noqa: E402
 from cnntopo.profile.network import trace_network  # noqa: E402
 from cnntopo.profile.profiler import profile_images  # noqa: E402
-from cnntopo.torchvision_compat import torchvision_submodule  # noqa: E402
 from ddp_upstream import import_upstream  # noqa: E402
 from summary import record  # noqa: E402
 

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from cnntopo.data import CIFAR10_MEAN, CIFAR10_STD, ImageSet
-from cnntopo.provenance import library_versions, resolve_device
+from cnntopo.networks.devices import resolve_device
+from cnntopo.provenance import library_versions
 from cnntopo.train import Recipe, train_seed_models
 from summary import record
 

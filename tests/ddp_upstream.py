@@ -12,7 +12,7 @@ import types
 
 
 def import_upstream():
-    from cnntopo.torchvision_compat import import_torchvision
+    from cnntopo.networks.torchvision_compat import import_torchvision
 
     import_torchvision()
     sys.modules.setdefault("deep_data_profiler.optimization", types.ModuleType("deep_data_profiler.optimization"))

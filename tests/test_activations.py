@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from cnntopo.data import load_digits_split, normalize
-from cnntopo.models import build_model, layers_in_forward_order
+from cnntopo.networks.models import build_model, layers_in_forward_order
 from cnntopo.ph.activations import choose_image_batches, extract_layer_clouds, reference_positions_of
 from cnntopo.ph.sampling import top_l2_sample
 from cnntopo.store import open_store

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from cnntopo.config import ConfigError, load_schema, validate_config
+from cnntopo.workflow.config import ConfigError, load_schema, validate_config
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def test_the_embedded_default_is_the_schemas_defaults_written_out(repo, schema):
 
 
 def test_the_schema_reads_its_choices_from_the_registries(schema):
-    from cnntopo.layers import ARCHITECTURES
+    from cnntopo.networks.layers import ARCHITECTURES
     from cnntopo.ph.similarity import METRICS
 
     ph = schema["properties"]["ph"]["properties"]

@@ -19,7 +19,7 @@ from cnntopo.data import (
     normalize,
     write_cifar10_format,
 )
-from cnntopo.torchvision_compat import import_torchvision, torchvision_submodule
+from cnntopo.networks.torchvision_compat import import_torchvision, torchvision_submodule
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 

@@ -75,7 +75,7 @@ def test_a_bad_weights_file_gives_one_line_naming_it(tmp_path, damage):
 
     import torch
 
-    from cnntopo.models import ModelSpec, build_model, save_weights
+    from cnntopo.networks.models import ModelSpec, build_model, save_weights
 
     spec = ModelSpec("resnet18_option_a", 4, 10, 16)
     path = tmp_path / "seed0.pt"

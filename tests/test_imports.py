@@ -9,11 +9,11 @@ import pytest
 from workflow_helpers import REPO, snakemake_env, workflow_copy
 
 TORCH_FREE = [
-    "cnntopo.config",
-    "cnntopo.layers",
+    "cnntopo.workflow.config",
+    "cnntopo.networks.layers",
     "cnntopo.provenance",
-    "cnntopo.resources",
-    "cnntopo.run_summary",
+    "cnntopo.workflow.resources",
+    "cnntopo.workflow.run_summary",
     "cnntopo.store",
     "cnntopo.plotting",
     "cnntopo.training_summary",
@@ -45,7 +45,7 @@ def test_module_imports_no_torch(module):
 
 
 def test_the_probe_sees_torch_where_it_is_imported():
-    assert _imports("import cnntopo.models")
+    assert _imports("import cnntopo.networks.models")
 
 
 def test_a_mapper_graph_imports_no_scikit_learn():

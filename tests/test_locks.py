@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cnntopo.entrypoint import StepError
-from cnntopo.locks import clear_stale_lock, is_snakemake
+from cnntopo.workflow.locks import clear_stale_lock, is_snakemake
 
 
 def _lock(directory):
@@ -47,5 +47,5 @@ def test_what_counts_as_a_snakemake_process():
     assert is_snakemake(["/usr/bin/python3", "-m", "snakemake", "--cores", "2"])
     assert is_snakemake(["python3.11", "/work/.venv/bin/snakemake", "-n"])
     # a shell that will start Snakemake, and a job that Snakemake started, are not Snakemake
-    assert not is_snakemake(["bash", "-c", "python -m cnntopo.locks . && python -m snakemake --cores 2"])
+    assert not is_snakemake(["bash", "-c", "python -m cnntopo.workflow.locks . && python -m snakemake --cores 2"])
     assert not is_snakemake(["python", "-m", "cnntopo.train", "--out", "snakemake"])

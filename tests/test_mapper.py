@@ -4,12 +4,12 @@ import pytest
 from scipy import sparse
 from torch import nn
 
-from cnntopo.layers import LayerInfo
 from cnntopo.mapper.activations import SAMPLING_MODES, select_points
 from cnntopo.mapper.foreground import foreground_masks, grabcut_mask, position_weights, receptive_fields
 from cnntopo.mapper.graph import cover_intervals, knee_eps, l2_lens, mapper_graph
 from cnntopo.mapper.purity import class_purity, node_purity, point_purity, purity_summary
-from cnntopo.models import build_model, model_layers
+from cnntopo.networks.layers import LayerInfo
+from cnntopo.networks.models import build_model, model_layers
 
 
 @pytest.mark.parametrize("n, p", [(1, 0.0), (4, 0.3), (40, 0.3), (10, 0.25), (7, 0.6)])

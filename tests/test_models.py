@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnntopo.layers import ARCHITECTURES, LAYER_KINDS, layer_count, planned_layers
-from cnntopo.models import ARCHITECTURES as BUILT
-from cnntopo.models import build_model, layers_in_forward_order, model_layers
+from cnntopo.networks.layers import ARCHITECTURES, LAYER_KINDS, layer_count, planned_layers
+from cnntopo.networks.models import ARCHITECTURES as BUILT
+from cnntopo.networks.models import build_model, layers_in_forward_order, model_layers
 
 PAPER_SHAPES = [(64, 32)] * 5 + [(128, 16)] * 4 + [(256, 8)] * 4 + [(512, 4)] * 4
 

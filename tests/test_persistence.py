@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from cnntopo.data import load_digits_split, normalize
-from cnntopo.models import build_model, layers_in_forward_order
+from cnntopo.networks.models import build_model, layers_in_forward_order
 from cnntopo.ph.activations import CloudRecorder
 from cnntopo.ph.persistence import distance_matrix, load_diagrams, persistence_diagrams, save_diagrams
 

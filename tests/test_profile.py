@@ -217,7 +217,7 @@ def test_upstream_channel_and_element_profiles(tmp_path):
     ddp = import_upstream()
     if ddp is None:
         pytest.skip("deep-data-profiler is not installed (pip install --no-deps deep-data-profiler==2.0.1 powerlaw)")
-    from cnntopo.torchvision_compat import torchvision_submodule
+    from cnntopo.networks.torchvision_compat import torchvision_submodule
 
     models = torchvision_submodule("models")
     torch.manual_seed(0)
@@ -272,7 +272,7 @@ def test_upstream_conv2_scores_differ_where_torchvision_adds_in_place():
     ddp = import_upstream()
     if ddp is None:
         pytest.skip("deep-data-profiler is not installed")
-    from cnntopo.torchvision_compat import torchvision_submodule
+    from cnntopo.networks.torchvision_compat import torchvision_submodule
 
     torch.manual_seed(1)
     model = torchvision_submodule("models").resnet18().eval()
@@ -299,7 +299,7 @@ def test_upstream_conv2_scores_differ_where_torchvision_adds_in_place():
 def test_config_refuses_bad_profile_settings(override, key):
     from pathlib import Path
 
-    from cnntopo.config import ConfigError, load_schema, validate_config
+    from cnntopo.workflow.config import ConfigError, load_schema, validate_config
 
     schema = load_schema(Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml")
     with pytest.raises(ConfigError, match=f"profile.*{key}"):

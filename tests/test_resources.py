@@ -1,4 +1,4 @@
-from cnntopo.resources import (
+from cnntopo.workflow.resources import (
     distance_threads,
     extract_mem_mb,
     extract_runtime_min,

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnntopo.layers import LayerInfo
+from cnntopo.networks.layers import LayerInfo
 from cnntopo.store import StoreError, StoreWriter, open_store
 
 LAYERS = [LayerInfo(0, "conv1", 3, 4, 4), LayerInfo(1, "layer1.0.conv1", 5, 2, 2)]

@@ -14,13 +14,13 @@ import yaml
 from PIL import Image
 
 from cnntopo.data import DataError, read_class_folders
-from cnntopo.feature_nodes import check_nodes, node_shapes
-from cnntopo.layers import default_nodes
+from cnntopo.io import read_table
+from cnntopo.networks.feature_nodes import check_nodes, node_shapes
+from cnntopo.networks.layers import default_nodes
+from cnntopo.networks.torchvision_compat import torchvision_submodule
+from cnntopo.networks.torchvision_models import hub_checkpoint_path, load_torchvision_model, preprocessing_of
 from cnntopo.profile.profiles import load_profiles
-from cnntopo.provenance import read_table
 from cnntopo.store import open_store
-from cnntopo.torchvision_compat import torchvision_submodule
-from cnntopo.torchvision_models import hub_checkpoint_path, load_torchvision_model, preprocessing_of
 from workflow_helpers import planned_jobs, run_snakemake, workflow_copy
 
 
@@ -249,7 +249,7 @@ def test_a_googlenet_file_with_its_auxiliary_heads_loads_as_torchvision_loads_it
 
 
 def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, monkeypatch):
-    from cnntopo.torchvision_models import missing_weights
+    from cnntopo.networks.torchvision_models import missing_weights
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     lines = missing_weights([("mine", "resnet18", str(resnet18_file[0])), ("theirs", "alexnet", None)])
@@ -262,7 +262,7 @@ def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, mon
 
 def test_the_check_before_work_loads_every_file_and_names_every_problem(resnet18_file, tmp_path):
     from cnntopo.entrypoint import StepError
-    from cnntopo.torchvision_models import check_models
+    from cnntopo.networks.torchvision_models import check_models
 
     path, _ = resnet18_file
     good = ("mine", "resnet18", str(path), ["layer1.0.add", "layer4.1.relu_1"])

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from cnntopo.data import load_digits_split
-from cnntopo.models import ModelSpec, build_model, load_model, save_weights
+from cnntopo.networks.models import ModelSpec, build_model, load_model, save_weights
+from cnntopo.networks.weights import WeightsError
 from cnntopo.train import (
     Recipe,
     augment,
@@ -22,7 +23,6 @@ from cnntopo.train import (
     train_seed_models,
     triangular_lr,
 )
-from cnntopo.weights import WeightsError
 
 RECIPE = Recipe(
     epochs=2,

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from cnntopo.provenance import read_table
+from cnntopo.io import read_table
 from cnntopo.store import open_store
 from workflow_helpers import REPO, planned_jobs, run_snakemake, snakemake_env, workflow_copy
 
@@ -536,8 +536,8 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
 
 def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
     from browser import Browser, chromium_executable
+    from cnntopo.io import read_table
     from cnntopo.profile.profiles import load_profiles
-    from cnntopo.provenance import read_table
 
     root = finished_run / "results/profiles"
     for model in ("ph-seed1", "mapper-seed0"):

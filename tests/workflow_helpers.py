@@ -144,7 +144,7 @@ def readme_command(*args: str) -> list[str]:
     return [
         "bash",
         "-c",
-        f"{sys.executable} -m cnntopo.locks . && {sys.executable} -m snakemake --cores 2 " + " ".join(args),
+        f"{sys.executable} -m cnntopo.workflow.locks . && {sys.executable} -m snakemake --cores 2 " + " ".join(args),
     ]
 
 

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from cnntopo.entrypoint import StepError, run_step
-from cnntopo.provenance import atomic_write_json
-from cnntopo.torchvision_compat import torchvision_submodule
+from cnntopo.io import atomic_write_json
+from cnntopo.networks.torchvision_compat import torchvision_submodule
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2023, 0.1994, 0.2010)

@@ -7,6 +7,7 @@ import errno
 import gc
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 class StepError(RuntimeError):
@@ -41,3 +42,11 @@ def run_step(main: Callable[[], object]) -> None:
     except (StepError, OSError) as error:
         print(error_line(error), file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def progress_bar(iterable: Any = None, **options: Any) -> Any:
+    """A tqdm bar on stderr for a long step: redrawn every second on a terminal, every 10 s into a job's log."""
+    from tqdm import tqdm
+
+    interval = 1.0 if sys.stderr.isatty() else 10.0
+    return tqdm(iterable, file=sys.stderr, ascii=True, mininterval=interval, **options)

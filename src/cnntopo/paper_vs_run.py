@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import read_table, write_table
 from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.specificity import PAPER_LAYER_OF_INTEREST, PAPER_RHO_LAYER_9, PAPER_RHO_OVERALL
-from cnntopo.provenance import read_table, write_table
 
 DEPTH_DIFFERENCE = 0.1
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from cnntopo.entrypoint import StepError
-from cnntopo.layers import LayerInfo
+from cnntopo.networks.layers import LayerInfo
 
 # /2: every array checksummed, NaN canonicalised (stores of /1 are refused: rerun their rules)
 FORMAT = "cnntopo.activation-store/2"

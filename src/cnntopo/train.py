@@ -40,18 +40,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.entrypoint import StepError, run_step
-from cnntopo.models import ModelSpec, build_model, save_weights
-from cnntopo.provenance import (
-    add_device_options,
-    atomic_torch_save,
-    atomic_write_json,
-    device_from_options,
-    machine_fingerprint,
-    progress_bar,
-    stable_digest,
-)
-from cnntopo.snapshots import snapshot_folder, snapshot_name
+from cnntopo.entrypoint import StepError, progress_bar, run_step
+from cnntopo.io import atomic_torch_save, atomic_write_json
+from cnntopo.networks.devices import add_device_options, device_from_options
+from cnntopo.networks.models import ModelSpec, build_model, save_weights
+from cnntopo.provenance import machine_fingerprint, stable_digest
+from cnntopo.workflow.snapshots import snapshot_folder, snapshot_name
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import write_table
 from cnntopo.plotting import save_figure, use_file_backend
-from cnntopo.provenance import write_table
 
 SUMMARY_COLUMNS = (
     "seed",

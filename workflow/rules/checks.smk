@@ -19,4 +19,4 @@ rule check_weights:
             "--model " + " ".join(shlex.quote(str(part)) for part in model) for model in user_weights()
         ),
     shell:
-        "python -m cnntopo.torchvision_models check {params.models} --out {output} > {log} 2>&1"
+        "python -m cnntopo.networks.torchvision_models check {params.models} --out {output} > {log} 2>&1"

@@ -4,8 +4,8 @@ import re
 import shlex
 from pathlib import Path
 
-from cnntopo import resources
-from cnntopo.config import (
+from cnntopo.workflow import resources
+from cnntopo.workflow.config import (
     BRANCH_PATTERN,
     ConfigError,
     branch_section,
@@ -15,12 +15,12 @@ from cnntopo.config import (
     trajectory_epochs,
     validate_config,
 )
-from cnntopo.config import trajectory_branch as _trajectory_branch
+from cnntopo.workflow.config import trajectory_branch as _trajectory_branch
 from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
 from cnntopo.provenance import stable_digest
-from cnntopo.snapshots import snapshot_name
+from cnntopo.workflow.snapshots import snapshot_name
 
 try:
     _validated = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -94,7 +94,7 @@ def expand_measures(pattern, **wildcards):
 
 
 def estimate(name):
-    """The resource estimate `name` of cnntopo.resources for this config, scaled by the attempt."""
+    """The resource estimate `name` of cnntopo.workflow.resources for this config, scaled by the attempt."""
     return resources.per_attempt(getattr(resources, name), config)
 
 

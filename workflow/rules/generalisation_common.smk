@@ -1,6 +1,6 @@
 # Constants and input functions of the generalisation branch (generalisation.smk, the paper's Figure 13):
 # mapper graphs of torchvision classifiers from local weights; their graphs' variant is NAME/MODE.
-from cnntopo.layers import default_nodes
+from cnntopo.networks.layers import default_nodes
 
 GENERALISATION = config["generalisation"]
 GENERALISATION_MODELS = {m["name"]: m for m in GENERALISATION["models"]}

@@ -110,7 +110,7 @@ rule specificity_summary:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m cnntopo.provenance concatenate --tables {input} --out {output} > {log} 2>&1"
+        "python -m cnntopo.io concatenate --tables {input} --out {output} > {log} 2>&1"
 
 
 rule seeds_needed:

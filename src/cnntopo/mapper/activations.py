@@ -2,7 +2,7 @@
 
 Layers: the outputs of bn1 and bn2 of the 8 BasicBlocks (16 layers, bn2 before the
 residual add), ReLU applied, numbered 0..15 in forward order. For a torchvision classifier
-(the generalisation branch, ``--arch``): its feature nodes (:mod:`cnntopo.feature_nodes`),
+(the generalisation branch, ``--arch``): its feature nodes (:mod:`cnntopo.networks.feature_nodes`),
 ReLU applied, numbered in the order given.
 
 Sampling modes, per image and layer (all seeded, the choice fixed before extraction):
@@ -38,14 +38,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.entrypoint import run_step
-from cnntopo.feature_nodes import feature_extractor, node_shapes
-from cnntopo.layers import LayerInfo, default_nodes
+from cnntopo.entrypoint import progress_bar, run_step
 from cnntopo.mapper.foreground import grid_position_weights, position_weights
-from cnntopo.models import load_model, model_layers
-from cnntopo.provenance import add_device_options, device_from_options, progress_bar, stable_digest
+from cnntopo.networks.devices import add_device_options, device_from_options
+from cnntopo.networks.feature_nodes import feature_extractor, node_shapes
+from cnntopo.networks.layers import LayerInfo, default_nodes
+from cnntopo.networks.models import load_model, model_layers
+from cnntopo.networks.torchvision_models import load_torchvision_model
+from cnntopo.provenance import stable_digest
 from cnntopo.store import StoreWriter, layer_key
-from cnntopo.torchvision_models import load_torchvision_model
 
 SAMPLING_MODES = ("random", "full", "foreground1", "foreground5", "background1", "background5")
 _MODE_PATTERN = re.compile(r"(foreground|background)(\d+)")
@@ -117,7 +118,7 @@ def hooked_layers(model: nn.Module, layers: Sequence[LayerInfo]) -> Callable[[to
 
 
 def node_layers(extractor: nn.Module, nodes: Sequence[str]) -> Callable[[torch.Tensor], dict[int, torch.Tensor]]:
-    """``x -> {i: ReLU of feature node nodes[i]}`` from a feature extractor (:mod:`cnntopo.feature_nodes`);
+    """``x -> {i: ReLU of feature node nodes[i]}`` from a feature extractor (:mod:`cnntopo.networks.feature_nodes`);
     the ReLU changes nothing at nodes that follow one (alexnet's features.11, the inception concatenations)."""
 
     def features(x: torch.Tensor) -> dict[int, torch.Tensor]:

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import atomic_write_text, strict_json
 from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
-from cnntopo.provenance import atomic_write_text, strict_json
 from cnntopo.store import layer_key, open_store
 
 RF_LEVEL = 0.1

@@ -20,8 +20,8 @@ from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Patch, Wedge
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import atomic_write_text, write_table
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
-from cnntopo.provenance import atomic_write_text, write_table
 
 COLOURS = plt.get_cmap("tab10").colors
 

@@ -30,9 +30,9 @@ from torch import nn
 
 from cnntopo.data import DataError, image_subset, load_dataset
 from cnntopo.entrypoint import run_step
-from cnntopo.layers import LayerInfo
-from cnntopo.models import build_model, model_layers
-from cnntopo.provenance import atomic_savez, write_table
+from cnntopo.io import atomic_savez, write_table
+from cnntopo.networks.layers import LayerInfo
+from cnntopo.networks.models import build_model, model_layers
 from cnntopo.store import layer_key
 
 MASK_METHODS = ("grabcut", "otsu", "deeplabv3")
@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(f"error: mapper.n_images: {error} (set it to null for all of them)")
         images = train.images[index]
         if method == "deeplabv3":
-            from cnntopo.torchvision_models import load_torchvision_model
+            from cnntopo.networks.torchvision_models import load_torchvision_model
 
             segmenter, info = load_torchvision_model(args.segmenter_arch, args.segmenter_weights)
             pre = info.preprocessing

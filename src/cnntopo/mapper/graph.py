@@ -28,8 +28,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import atomic_write_json
 from cnntopo.mapper.purity import purity_summary
-from cnntopo.provenance import atomic_write_json
 from cnntopo.store import layer_key, open_store
 
 

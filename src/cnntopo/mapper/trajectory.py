@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import write_table
 from cnntopo.mapper.graph import mapper_graph
 from cnntopo.mapper.purity import purity_summary
-from cnntopo.provenance import write_table
 from cnntopo.store import layer_key, open_store
 
 

@@ -24,15 +24,15 @@ import torch
 from torch import nn
 
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
-from cnntopo.entrypoint import run_step
-from cnntopo.feature_nodes import feature_extractor, node_shapes
-from cnntopo.layers import LayerInfo
-from cnntopo.models import load_model, model_layers
+from cnntopo.entrypoint import progress_bar, run_step
+from cnntopo.networks.devices import add_device_options, device_from_options
+from cnntopo.networks.feature_nodes import feature_extractor, node_shapes
+from cnntopo.networks.layers import LayerInfo
+from cnntopo.networks.models import load_model, model_layers
+from cnntopo.networks.torchvision_compat import torchvision_submodule
+from cnntopo.networks.torchvision_models import load_torchvision_model
 from cnntopo.ph.sampling import REPRESENTATIONS, at_positions, mean_pool, top_l2_positions
-from cnntopo.provenance import add_device_options, device_from_options, progress_bar
 from cnntopo.store import StoreWriter, cloud_key, layer_key, open_store
-from cnntopo.torchvision_compat import torchvision_submodule
-from cnntopo.torchvision_models import load_torchvision_model
 
 
 def choose_image_batches(n_available: int, n_images: int, batches: int, data_seed: int) -> np.ndarray:
@@ -120,7 +120,7 @@ def extract_layer_clouds(
     nodes: Sequence[str] | None = None,
 ) -> Path:
     """Write the store ``out`` holding ``(B, N, c)`` clouds of every Conv2d layer of ``model`` (of
-    its feature ``nodes``, if given: :mod:`cnntopo.feature_nodes`).
+    its feature ``nodes``, if given: :mod:`cnntopo.networks.feature_nodes`).
 
     ``reference_positions`` (``{layer key: (B, N)}``, from the position-reference model's store)
     are the positions of ``shared_position``; without them the model is its own reference.

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import write_table
 from cnntopo.ph.specificity import add_test_options, load_matrices, pair_keys, pair_stacks, specificity_samples
 from cnntopo.ph.statistics import MIN_MODELS, MODEL_SCHEME, percentile_interval, row_correlations, sign_flip_p_value
-from cnntopo.provenance import write_table
 
 
 def conclusion(low: float, high: float, models: int) -> str:

@@ -21,10 +21,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import read_table, write_table
 from cnntopo.ph.layer_distances import PAPER_CV_BOUND
 from cnntopo.ph.statistics import row_correlations
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
-from cnntopo.provenance import read_table, write_table
 
 
 def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label: str, cmap: str = "viridis"):

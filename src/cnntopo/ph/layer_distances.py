@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import atomic_savez
 from cnntopo.ph.pairwise import pairwise_matrix
 from cnntopo.ph.persistence import diagram_meta, load_diagrams
 from cnntopo.ph.similarity import METRIC_NAMES, METRICS, Metric, make_metric
-from cnntopo.provenance import atomic_savez
 from cnntopo.store import open_store
 
 

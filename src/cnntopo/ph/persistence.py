@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnntopo.entrypoint import run_step
-from cnntopo.provenance import atomic_savez, progress_bar, strict_json
+from cnntopo.entrypoint import progress_bar, run_step
+from cnntopo.io import atomic_savez, strict_json
 from cnntopo.store import open_store
 
 BACKENDS = ("ripser", "giotto")

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import write_table
 from cnntopo.ph.similarity import METRIC_NAMES, Metric, centred, make_metric
 from cnntopo.ph.specificity import cross_matrices_by_pair
-from cnntopo.provenance import write_table
 from cnntopo.store import open_store
 
 PROJECTIONS = ("authors", "ding")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import write_table
 from cnntopo.ph.statistics import (
     MODEL_SCHEME,
     PAIR_SCHEME,
@@ -32,7 +33,6 @@ from cnntopo.ph.statistics import (
     resampled_units,
     row_correlations,
 )
-from cnntopo.provenance import write_table
 
 PAPER_LAYER_OF_INTEREST = 9
 PAPER_RHO_LAYER_9 = 0.907

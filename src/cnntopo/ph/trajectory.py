@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import read_table, write_table
 from cnntopo.ph.figures import SPECIFICITY_COLUMNS
 from cnntopo.plotting import save_figure, use_file_backend
-from cnntopo.provenance import read_table, write_table
 
 # The specificity means and their model-level intervals, named as in every specificity summary
 COLUMNS = ("epoch", "test_accuracy", *SPECIFICITY_COLUMNS[:6])

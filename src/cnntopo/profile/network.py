@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from cnntopo.models import ZeroPadShortcut
+from cnntopo.networks.models import ZeroPadShortcut
 
 LAYER_OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "shortcut")
 

@@ -489,11 +489,12 @@ def main(argv: list[str] | None = None) -> None:
     from pathlib import Path
 
     from cnntopo.data import load_dataset, normalize, read_class_folders
-    from cnntopo.models import load_model
+    from cnntopo.entrypoint import progress_bar
+    from cnntopo.io import atomic_savez, write_table
+    from cnntopo.networks.models import load_model
+    from cnntopo.networks.torchvision_models import load_torchvision_model
     from cnntopo.profile.network import trace_network
     from cnntopo.profile.profiles import save_profiles
-    from cnntopo.provenance import atomic_savez, progress_bar, write_table
-    from cnntopo.torchvision_models import load_torchvision_model
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.profile.profiler", description=__doc__)
     parser.add_argument("--weights", type=Path, help="a project weights file (.pt), or the --arch model's state_dict")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
-from cnntopo.provenance import atomic_savez
+from cnntopo.io import atomic_savez
 
 NEURON_KINDS = ("element", "channel", "spatial", "svd")
 TRACING_MODES = ("backward", "layerwise")
@@ -222,8 +222,8 @@ def class_jaccard(profiles: ProfileSet) -> tuple[np.ndarray, np.ndarray, np.ndar
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
+    from cnntopo.io import write_table
     from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
-    from cnntopo.provenance import write_table
 
     parser = argparse.ArgumentParser(prog="python -m cnntopo.profile.profiles", description=__doc__)
     parser.add_argument("--profiles", type=Path, required=True, help="KIND.npz from cnntopo.profile.profiler")

@@ -154,8 +154,9 @@ def profile_topology(
 
 
 def _diagrams_main(args) -> None:
+    from cnntopo.entrypoint import progress_bar
+    from cnntopo.io import atomic_savez, write_table
     from cnntopo.profile.profiles import load_profiles
-    from cnntopo.provenance import atomic_savez, progress_bar, write_table
 
     profiles = load_profiles(args.profiles)
     arrays, rows = {}, []
@@ -170,7 +171,7 @@ def _diagrams_main(args) -> None:
 
 
 def _images_main(args) -> None:
-    from cnntopo.provenance import atomic_savez, atomic_write_json
+    from cnntopo.io import atomic_savez, atomic_write_json
 
     runs = []
     for path in args.diagrams:

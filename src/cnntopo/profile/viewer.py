@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
+from cnntopo.io import atomic_write_text, read_table, strict_json
 from cnntopo.profile.profiles import load_profiles
-from cnntopo.provenance import atomic_write_text, read_table, strict_json
 
 GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (SPEC)
 

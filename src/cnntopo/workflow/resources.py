@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cnntopo.config import branch_section
-from cnntopo.layers import TORCHVISION_LAST_LAYERS, LayerInfo, planned_layers
+from cnntopo.networks.layers import TORCHVISION_LAST_LAYERS, LayerInfo, planned_layers
 from cnntopo.ph.specificity import cross_partners
+from cnntopo.workflow.config import branch_section
 
 _BASE_MB = 1500  # interpreter, torch, numpy, zarr
 _CPU_SECONDS_PER_IMAGE_W64_S32 = 0.048

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnntopo.layers import STAGE_BLOCKS, STAGE_WIDTHS, LayerInfo
-from cnntopo.provenance import atomic_torch_save
-from cnntopo.weights import WeightsError, load_checked, read_weights_file
+from cnntopo.io import atomic_torch_save
+from cnntopo.networks.layers import STAGE_BLOCKS, STAGE_WIDTHS, LayerInfo
+from cnntopo.networks.weights import WeightsError, load_checked, read_weights_file
 
 Shortcut = Literal["A", "B"]
 
@@ -143,7 +143,7 @@ def layers_in_forward_order(
 
 
 def model_layers(model: nn.Module, image_size: int, kind: str = "conv") -> list[LayerInfo]:
-    """The layers of ``kind`` (:mod:`cnntopo.layers`) of a network, found by running it, numbered from 0.
+    """The layers of ``kind`` (:mod:`cnntopo.networks.layers`) of a network, found by running it, numbered from 0.
 
     ``conv``: every Conv2d but the shortcut projections; ``block_bn``: the BatchNorm layers
     inside the residual stages (bn1 and bn2 of each block), the stem's bn1 left out.

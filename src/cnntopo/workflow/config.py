@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from cnntopo.layers import TORCHVISION_LAST_LAYERS, layer_count
+from cnntopo.networks.layers import TORCHVISION_LAST_LAYERS, layer_count
 
 
 class ConfigError(ValueError):
@@ -163,7 +163,7 @@ def ph_layer_count(ph: Mapping[str, Any]) -> int:
 
 
 def _layer_index_problems(config: Mapping[str, Any]) -> list[str]:
-    """Layer indices beyond the model's layer table (:mod:`cnntopo.layers`)."""
+    """Layer indices beyond the model's layer table (:mod:`cnntopo.networks.layers`)."""
     ph, mapper = config["ph"], config["mapper"]
     ph_layers = ph_layer_count(ph)
     mapper_layers = layer_count(mapper["model"]["arch"], "block_bn")

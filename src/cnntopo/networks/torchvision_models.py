@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from cnntopo.entrypoint import StepError, run_step
-from cnntopo.torchvision_compat import torchvision_submodule
-from cnntopo.weights import WeightsError, load_checked, read_weights_file
+from cnntopo.networks.torchvision_compat import torchvision_submodule
+from cnntopo.networks.weights import WeightsError, load_checked, read_weights_file
 
 # torchvision builds these with transform_input=True whenever it loads ImageNet weights: the
 # checkpoints expect inputs re-normalised from ImageNet statistics to [-1, 1] inside the model.
@@ -156,7 +156,7 @@ def missing_weights(models: list[tuple[str, str, str | None]]) -> list[str]:
 
 def unusable_models(models: list[tuple[str, str, str | None, list[str]]]) -> list[str]:
     """One line per ``(name, arch, weights, nodes)`` whose file does not load into ``arch`` or lacks a node."""
-    from cnntopo.feature_nodes import check_nodes
+    from cnntopo.networks.feature_nodes import check_nodes
 
     problems = []
     for name, arch, weights, nodes in models:
@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
     import sys
 
-    from cnntopo.provenance import atomic_write_json
+    from cnntopo.io import atomic_write_json
 
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.torchvision_models", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.networks.torchvision_models", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser(
         "check", help="load every model's weights file once and check its feature nodes; write what was checked"

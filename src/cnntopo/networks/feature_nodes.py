@@ -3,7 +3,7 @@
 Node names are those of ``torchvision.models.feature_extraction.get_graph_node_names`` in eval
 mode: module paths for module calls, and names such as ``inception5b.cat`` or ``x.add`` for the
 functions the forward pass calls. SPEC's last layer of the four architectures of the paper's
-Figure 13 is :func:`cnntopo.layers.default_nodes` (torch-free, for the workflow's parse too).
+Figure 13 is :func:`cnntopo.networks.layers.default_nodes` (torch-free, for the workflow's parse too).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnntopo.torchvision_compat import torchvision_submodule
+from cnntopo.networks.torchvision_compat import torchvision_submodule
 
 
 def _feature_extraction():
@@ -37,7 +37,7 @@ def check_nodes(model: nn.Module, nodes: Sequence[str], arch: str = "the model")
             problems.append(f"{node!r} is not a node of {arch}; nearest: {', '.join(near) or '(none)'}")
     if problems:
         raise ValueError(
-            "; ".join(problems) + f" ({len(names)} nodes in all: cnntopo.feature_nodes.feature_node_names)"
+            "; ".join(problems) + f" ({len(names)} nodes in all: cnntopo.networks.feature_nodes.feature_node_names)"
         )
 
 

@@ -1,7 +1,7 @@
 """The layer tables of the study's networks, computed without torch.
 
 The workflow plans jobs and sizes their resources from these tables when it parses
-(no torch import); :func:`cnntopo.models.model_layers` finds the same layers by
+(no torch import); :func:`cnntopo.networks.models.model_layers` finds the same layers by
 running a network, and a test holds the two equal.
 
 Both architectures (``resnet18_option_a``, ``resnet18_conv_shortcut``) share one
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 ARCHITECTURES = ("resnet18_option_a", "resnet18_conv_shortcut")
 
 # SPEC, Generalisation: the last layer of the Figure 13 networks by feature-extraction node name
-# (cnntopo.feature_nodes), and its channels at 224 px. resnet18 before its last residual add (like
+# (cnntopo.networks.feature_nodes), and its channels at 224 px. resnet18 before its last residual add (like
 # the CIFAR mapper model), the inception blocks' concatenations (the module alone yields one
 # branch), alexnet's ReLU after conv5.
 TORCHVISION_LAST_LAYERS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnntopo.provenance import read_table
+from cnntopo.io import read_table
 
 
 def run_summary(results: Path, metrics: Sequence[str]) -> str:

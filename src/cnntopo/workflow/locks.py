@@ -6,7 +6,7 @@ run stops at once with a LockException until ``snakemake --unlock``. ``make run`
 where no Snakemake process runs in the directory, the lock is stale and is removed (what
 ``--unlock`` does); where one does, it says which process holds the directory and stops.
 
-    python -m cnntopo.locks [DIRECTORY]
+    python -m cnntopo.workflow.locks [DIRECTORY]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def clear_stale_lock(directory: Path) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cnntopo.locks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cnntopo.workflow.locks", description=__doc__)
     parser.add_argument("directory", type=Path, nargs="?", default=Path("."), help="the workflow's directory")
     done = clear_stale_lock(parser.parse_args(argv).directory)
     if done:
