@@ -1,8 +1,8 @@
+from cnntopo.workflow.graphs import GraphSource, graph_sources, mapper_noise_levels
 from cnntopo.workflow.resources import (
     distance_threads,
     extract_mem_mb,
     extract_runtime_min,
-    mapper_noise_levels,
     split_sizes,
     train_mem_mb,
     train_runtime_min,
@@ -26,6 +26,22 @@ def test_each_noise_level_lists_the_modes_its_job_writes():
         "1.0": ["foreground1"],
     }
     assert mapper_noise_levels({**mapper, "noise": {"sampling": ["full"], "sigmas": []}}) == {"0": ["random", "full"]}
+
+
+def test_every_variant_names_its_extraction_and_mode():
+    mapper = {"sampling": ["random"], "noise": {"sampling": ["full"], "sigmas": [0.5]}}
+    generalisation = {"models": [{"name": "alex"}, {"name": "res"}], "sampling": ["random", "background1"]}
+    sources = graph_sources({"mapper": mapper, "generalisation": generalisation})
+    assert sources == {
+        "random": GraphSource("random"),
+        "full": GraphSource("full"),
+        "full_sigma0.5": GraphSource("full", sigma="0.5"),
+        "alex/random": GraphSource("random", model="alex"),
+        "alex/background1": GraphSource("background1", model="alex"),
+        "res/random": GraphSource("random", model="res"),
+        "res/background1": GraphSource("background1", model="res"),
+    }
+    assert [s.noisy for s in sources.values()] == [False, False, True, False, False, False, False]
 
 
 def test_estimates_grow_with_the_work():

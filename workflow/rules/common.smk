@@ -21,6 +21,9 @@ from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
 from cnntopo.provenance import stable_digest
 from cnntopo.workflow.snapshots import snapshot_name
+from cnntopo.workflow.graphs import CLEAN as CLEAN_IMAGES
+from cnntopo.workflow.graphs import generalisation_variant, graph_sources, mapper_noise_levels, project_variant
+from cnntopo.mapper.sampling import SAMPLING_MODES
 
 try:
     _validated = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -40,10 +43,9 @@ SEEDS = list(range(config["seeds"]))
 USE_GPU = config["resources"]["gpu"]
 PH = config["ph"]
 PH_METRICS = PH["metrics"]
-# A mapper graph's variant: a sampling mode (noisy: MODE_sigmaS) of the project's mapper model, or
-# NAME/MODE for a generalisation model (generalisation.smk).
-SAMPLING_VARIANT = r"(random|full|foreground\d+|background\d+)(_sigma[0-9.]+)?"
-GENERALISATION_NAMES = [m["name"] for m in config["generalisation"]["models"]]
+# Every mapper graph's variant (cnntopo.workflow.graphs): a sampling mode of the project's mapper model
+# or of a generalisation model, with the extraction job that writes its points.
+GRAPH_SOURCES = graph_sources(config)
 PH_LAYERS = ph_layer_count(PH)
 PH_USER = PH["user_models"]  # the user's own trained models instead of train_model (or None)
 BATCHES = list(range(PH["activations"]["batches"]))
@@ -104,11 +106,8 @@ wildcard_constraints:
     seed=r"\d+",
     batch=r"\d+",
     metric="|".join(METRIC_TABLE),
-    variant=(
-        f"((?:{'|'.join(map(re.escape, GENERALISATION_NAMES))})/)?{SAMPLING_VARIANT}"
-        if GENERALISATION_NAMES
-        else SAMPLING_VARIANT
-    ),
+    variant="|".join(map(re.escape, GRAPH_SOURCES)),
+    mode="|".join(SAMPLING_MODES),
     layer=r"\d+",
 
 

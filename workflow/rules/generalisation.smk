@@ -3,18 +3,18 @@
 
 
 rule generalisation_activations:
-    """Points of a torchvision classifier's feature nodes under sampling {wildcards.mode}."""
+    """Points of a torchvision classifier's feature nodes under every sampling mode, one store per mode,
+    from one pass over the images."""
     input:
         unpack(generalisation_inputs),
     output:
-        directory("results/activations/generalisation/{model}/{mode}.zarr"),
+        directory("results/activations/generalisation/{model}"),
     log:
-        "results/logs/generalisation_activations/{model}/{mode}.log",
+        "results/logs/generalisation_activations/{model}.log",
     benchmark:
-        "results/benchmarks/generalisation_activations/{model}/{mode}.tsv"
+        "results/benchmarks/generalisation_activations/{model}.tsv"
     wildcard_constraints:
         model="|".join(map(re.escape, GENERALISATION_MODELS)) or "(?!)",
-        mode=r"random|full|foreground\d+|background\d+",
     conda:
         ENVIRONMENT
     threads: 1
@@ -25,14 +25,16 @@ rule generalisation_activations:
     params:
         model=generalisation_model_options,
         data=data_json,
+        modes=GENERALISATION["sampling"],
+        stores=lambda w, output: [f"{output[0]}/{mode}.zarr" for mode in GENERALISATION["sampling"]],
         sampling_seed=MAPPER["sampling_seed"],
         full_cap=MAPPER["full_cap"],
         extract_batch=MAPPER["extract_batch"],
         device=config["device"],
     shell:
         "python -m cnntopo.mapper.activations {params.model} --data {params.data:q} --masks {input.masks}"
-        " --mode {wildcards.mode} --sampling-seed {params.sampling_seed} --full-cap {params.full_cap}"
-        " --extract-batch {params.extract_batch} --device {params.device} --threads {threads} --out {output}"
+        " --mode {params.modes} --sampling-seed {params.sampling_seed} --full-cap {params.full_cap}"
+        " --extract-batch {params.extract_batch} --device {params.device} --threads {threads} --out {params.stores}"
         " > {log} 2>&1"
 
 

@@ -1,5 +1,6 @@
 # Constants and input functions of the generalisation branch (generalisation.smk, the paper's Figure 13):
-# mapper graphs of torchvision classifiers from local weights; their graphs' variant is NAME/MODE.
+# mapper graphs of torchvision classifiers from local weights, each model a source of graph variants
+# (GRAPH_SOURCES, common.smk) whose every sampling mode one extraction job writes.
 from cnntopo.networks.layers import default_nodes
 
 GENERALISATION = config["generalisation"]
@@ -7,7 +8,7 @@ GENERALISATION_MODELS = {m["name"]: m for m in GENERALISATION["models"]}
 
 
 def generalisation_nodes(name):
-    """The model's feature nodes: the config's, or SPEC's last layer of its architecture."""
+    """The model's feature nodes: the config's, or the last layer of its architecture (docs: method)."""
     model = GENERALISATION_MODELS[name]
     return model["nodes"] or default_nodes(model["arch"])
 
@@ -35,7 +36,8 @@ def generalisation_graph_files(last_only=False):
     for name in GENERALISATION_MODELS:
         count = len(generalisation_nodes(name))
         for mode in GENERALISATION["sampling"]:
-            files += [graph_file(f"{name}/{mode}", l) for l in range(count - 1 if last_only else 0, count)]
+            variant = generalisation_variant(name, mode)
+            files += [graph_file(variant, l) for l in range(count - 1 if last_only else 0, count)]
     return files
 
 

@@ -92,7 +92,7 @@ rule mapper_graph:
     """Mapper graph of layer {wildcards.layer} under {wildcards.variant}: nodes, edges, parameters, purity and
     layout (JSON), drawn as an offline HTML page and a static figure with its node table."""
     input:
-        graph_input,
+        lambda w: graph_extraction(w.variant),
     output:
         json="results/mapper/graphs/{variant}/layer{layer}.json",
         html=report(
@@ -114,7 +114,7 @@ rule mapper_graph:
         runtime=estimate("mapper_graph_runtime"),
     params:
         intervals=MAPPER["graph"]["intervals"],
-        overlap=lambda w: MAPPER["graph"]["noise_overlap" if "_sigma" in w.variant else "overlap"],
+        overlap=lambda w: MAPPER["graph"]["noise_overlap" if GRAPH_SOURCES[w.variant].noisy else "overlap"],
         min_samples=MAPPER["graph"]["min_samples"],
         eps="" if MAPPER["graph"]["eps"] is None else f"--eps {MAPPER['graph']['eps']}",
         store=lambda w: graph_store(w.variant),
@@ -128,7 +128,7 @@ rule mapper_explorer:
     """One offline page for every mapper graph of the run: pie glyphs, pan and zoom, member images of a node."""
     input:
         graphs=graph_files(),
-        stores=sorted({mapper_store_folder(v) for v, _ in all_graphs()}),
+        stores=sorted({graph_extraction(v) for v, _ in all_graphs()}),
         masks=rules.foreground_masks.output.masks,
         fields=rules.receptive_fields.output[0],
         data=dataset_input,

@@ -1,11 +1,10 @@
 # Constants and input functions of the mapper branch (mapper.smk): one model, point clouds per sampling
-# mode ("variant"; noisy ones "<mode>_sigma<s>").
+# mode and input noise level, each a graph variant (GRAPH_SOURCES, common.smk).
 import shlex
 
 MAPPER = config["mapper"]
 MAPPER_SEED = MAPPER["seed"]
-NOISY_VARIANTS = [f"{m}_sigma{s}" for m in MAPPER["noise"]["sampling"] for s in MAPPER["noise"]["sigmas"]]
-NOISE_LEVELS = resources.mapper_noise_levels(MAPPER)  # the sampling modes per input noise level
+NOISE_LEVELS = mapper_noise_levels(MAPPER)  # the sampling modes per input noise level
 FIGURE_ROWS = {
     "figure8": [m for m in ("random", "full") if m in MAPPER["sampling"]],
     "figure9": [m for m in MAPPER["sampling"] if m.startswith(("foreground", "background"))],
@@ -24,27 +23,17 @@ def segmenter_options(wildcards, input):
     return f"--segmenter-arch {SEGMENTER['arch']}{weights}"
 
 
+def graph_extraction(variant):
+    """The folder of the extraction job that writes a variant's store, with every other mode of its model
+    (and, for the project model, of its noise level) from the same pass over the images."""
+    source = GRAPH_SOURCES[variant]
+    if source.model is None:
+        return expand(rules.mapper_activations.output[0], sigma=source.sigma)[0]
+    return expand(rules.generalisation_activations.output[0], model=source.model)[0]
+
+
 def graph_store(variant):
-    """The store a graph reads: the project mapper model's, or a generalisation model's (variant NAME/MODE)."""
-    if "/" in variant:
-        model, mode = variant.split("/")
-        return expand(rules.generalisation_activations.output[0], model=model, mode=mode)[0]
-    return f"{mapper_store_folder(variant)}/{variant_mode(variant)}.zarr"
-
-
-def mapper_store_folder(variant):
-    """The folder of a project-model variant's store: one mapper_activations job writes it for every mode
-    of the variant's noise level."""
-    sigma = variant.split("_sigma")[1] if "_sigma" in variant else "0"
-    return expand(rules.mapper_activations.output[0], sigma=sigma)[0]
-
-
-def graph_input(wildcards):
-    return graph_store(wildcards.variant) if "/" in wildcards.variant else mapper_store_folder(wildcards.variant)
-
-
-def variant_mode(variant):
-    return variant.split("_sigma")[0]
+    return f"{graph_extraction(variant)}/{GRAPH_SOURCES[variant].mode}.zarr"
 
 
 def graph_file(variant, layer):
@@ -53,11 +42,8 @@ def graph_file(variant, layer):
 
 def noise_graphs():
     """Figure 11's graphs as (variant, layer): the noise layer under each noise sampling mode, clean and at each sigma."""
-    return [
-        (v, MAPPER["noise"]["layer"])
-        for m in MAPPER["noise"]["sampling"]
-        for v in [m, *[f"{m}_sigma{s}" for s in MAPPER["noise"]["sigmas"]]]
-    ]
+    sigmas = [CLEAN_IMAGES, *map(str, MAPPER["noise"]["sigmas"])]
+    return [(project_variant(m, s), MAPPER["noise"]["layer"]) for m in MAPPER["noise"]["sampling"] for s in sigmas]
 
 
 def noise_graph_files():
@@ -67,7 +53,7 @@ def noise_graph_files():
 def all_graphs():
     """Every graph a figure reads, as (variant, layer); each gets its page and a place in the explorer."""
     clean = [(v, l) for v in MAPPER["sampling"] for l in MAPPER["layers"]]
-    return list(dict.fromkeys(clean + (noise_graphs() if NOISY_VARIANTS else [])))
+    return list(dict.fromkeys(clean + (noise_graphs() if MAPPER["noise"]["sigmas"] else [])))
 
 
 def graph_files():
@@ -96,7 +82,7 @@ def mapper_epoch_file(wildcards, input):
 
 def mapper_targets():
     figures = [f"results/figures/mapper/{name}.png" for name, rows in FIGURE_ROWS.items() if rows]
-    if NOISY_VARIANTS:
+    if MAPPER["noise"]["sigmas"]:
         figures += ["results/figures/mapper/figure10_noise_examples.png", "results/figures/mapper/figure11_noise.png"]
     return [
         *expand(rules.summarize_training.output.table, branch="mapper"),

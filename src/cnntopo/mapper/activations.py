@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import functools
 import json
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from torch import nn
 from cnntopo.data import ImageSet, dataset_fingerprint, load_dataset, normalize
 from cnntopo.entrypoint import progress_bar, run_step
 from cnntopo.mapper.foreground import grid_position_weights, position_weights
+from cnntopo.mapper.sampling import SAMPLING_MODES, top_weight_mode
 from cnntopo.networks.devices import add_device_options, device_from_options
 from cnntopo.networks.feature_nodes import feature_extractor, node_shapes
 from cnntopo.networks.layers import LayerInfo, default_nodes
@@ -47,9 +47,6 @@ from cnntopo.networks.models import load_model, model_layers
 from cnntopo.networks.torchvision_models import load_torchvision_model
 from cnntopo.provenance import stable_digest
 from cnntopo.store import StoreWriter, layer_key
-
-SAMPLING_MODES = ("random", "full", "foreground1", "foreground5", "background1", "background5")
-_MODE_PATTERN = re.compile(r"(foreground|background)(\d+)")
 
 
 def select_points(
@@ -75,12 +72,12 @@ def select_points(
             np.sort(rng.choice(total, full_cap, replace=False)) if full_cap and total > full_cap else np.arange(total)
         )
         return flat // positions, flat % positions
-    match = _MODE_PATTERN.fullmatch(mode)
-    if match is None:
+    top = top_weight_mode(mode)
+    if top is None:
         raise ValueError(f"unknown sampling mode {mode!r}; known: {SAMPLING_MODES}")
     if weights is None or weights.shape != (n_images, positions):
         raise ValueError(f"{mode} needs ({n_images}, {positions}) weights")
-    p = min(int(match.group(2)), positions)
+    p = min(top[1], positions)
     order = np.lexsort((rng.random(weights.shape), -weights), axis=-1)  # by weight, ties at random
     return np.repeat(np.arange(n_images), p), order[:, :p].ravel()
 
@@ -92,10 +89,10 @@ def mode_weights(mode: str, masks: np.ndarray, weigh: Callable[[np.ndarray], np.
     norm (:func:`~cnntopo.mapper.foreground.position_weights`) or the cell share
     (:func:`~cnntopo.mapper.foreground.grid_position_weights`).
     """
-    match = _MODE_PATTERN.fullmatch(mode)
-    if match is None:
+    top = top_weight_mode(mode)
+    if top is None:
         return None
-    return weigh(masks if match.group(1) == "foreground" else ~masks)
+    return weigh(masks if top[0] == "foreground" else ~masks)
 
 
 def image_noise(index: int, shape: tuple[int, ...], sigma: float, seed: int) -> np.ndarray:

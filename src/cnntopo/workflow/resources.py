@@ -16,6 +16,7 @@ from typing import Any
 from cnntopo.networks.layers import TORCHVISION_LAST_LAYERS, LayerInfo, planned_layers
 from cnntopo.ph.specificity import cross_partners
 from cnntopo.workflow.config import branch_section
+from cnntopo.workflow.graphs import graph_sources, mapper_noise_levels
 
 _BASE_MB = 1500  # interpreter, torch, numpy, zarr
 _CPU_SECONDS_PER_IMAGE_W64_S32 = 0.048
@@ -331,14 +332,6 @@ def foreground_masks_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     return 10 + images // (60 if _uses_segmenter(config) else 20_000)
 
 
-def mapper_noise_levels(mapper: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The sampling modes of each input noise level of the mapper branch, ``{"0": clean, "<sigma>": noisy}``:
-    one mapper_activations job each. The clean images also serve the noise figure's sigma = 0 column."""
-    noise = mapper["noise"]
-    clean = [*mapper["sampling"], *(noise["sampling"] if noise["sigmas"] else [])]
-    return {"0": list(dict.fromkeys(clean)), **{str(s): list(noise["sampling"]) for s in noise["sigmas"]}}
-
-
 def mapper_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     """One job writes the stores of every sampling mode of its noise level (``sigma``)."""
     mapper = config["mapper"]
@@ -372,11 +365,11 @@ def mapper_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int
 
 
 def _graph_channels(config: Mapping[str, Any], wildcards: Any) -> int:
-    """Channels of a mapper graph's points: the project model's widest layer, or (a generalisation
-    graph, variant MODEL/MODE) its architecture's last layer (2048, Inception v3's, if unknown)."""
-    if "/" not in wildcards.variant:
+    """Channels of a mapper graph's points: the project model's widest layer, or a generalisation
+    model's architecture's last layer (2048, Inception v3's, if unknown)."""
+    name = graph_sources(config)[wildcards.variant].model
+    if name is None:
         return _max_channels(config, wildcards)
-    name = wildcards.variant.split("/")[0]
     arch = next(m["arch"] for m in config["generalisation"]["models"] if m["name"] == name)
     return TORCHVISION_LAST_LAYERS.get(arch, (None, 2048))[1]
 
@@ -391,13 +384,12 @@ def mapper_graph_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
 
 def generalisation_activations_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     """The training images as uint8, a batch of a torchvision network's activations at 224 px
-    (~30M floats an image counted for its largest, Inception v3), and the selections."""
+    (~30M floats an image counted for its largest, Inception v3), and the selections of every mode."""
     n_train, _ = split_sizes(config["data"])
     side = image_side(config["data"])
     batch = config["mapper"]["extract_batch"]
-    return int(
-        _BASE_MB + n_train * side**2 * 3 / 2**20 + batch * 30e6 * 4 / 2**20 + 24 * config["mapper"]["full_cap"] / 2**20
-    )
+    selections = 24 * config["mapper"]["full_cap"] * len(config["generalisation"]["sampling"])
+    return int(_BASE_MB + n_train * side**2 * 3 / 2**20 + batch * 30e6 * 4 / 2**20 + selections / 2**20)
 
 
 def generalisation_activations_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
