@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from cnntopo.profile.contributions import cumulative_selection
 from cnntopo.profile.network import UnsupportedLayerError, trace_network
-from cnntopo.profile.profiler import cumulative_selection, profile_images
+from cnntopo.profile.profiler import profile_images
 from cnntopo.profile.profiles import Profile, jaccard
 from cnntopo.profile.topology import (
     fit_grid,

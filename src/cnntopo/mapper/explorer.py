@@ -18,8 +18,6 @@ response (:mod:`cnntopo.mapper.foreground`) is at least ``RF_LEVEL`` of the posi
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo.entrypoint import run_step
-from cnntopo.io import atomic_write_text, strict_json
+from cnntopo.io import atomic_write_text
 from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
+from cnntopo.pages import json_script, png_data_uri
 from cnntopo.store import layer_key, open_store
 
 RF_LEVEL = 0.1
@@ -70,8 +69,6 @@ def receptive_field_boxes(field: np.ndarray, side: int, level: float = RF_LEVEL)
 
 def sprite(images: np.ndarray, chosen: np.ndarray) -> tuple[str, int]:
     """A PNG data URI of ``images[chosen]`` tiled row by row, and the number of columns."""
-    from PIL import Image
-
     side = images.shape[1]
     cols = max(1, int(np.ceil(np.sqrt(len(chosen)))))
     rows = max(1, -(-len(chosen) // cols))
@@ -79,9 +76,7 @@ def sprite(images: np.ndarray, chosen: np.ndarray) -> tuple[str, int]:
     for k, image in enumerate(images[chosen]):
         r, c = divmod(k, cols)
         canvas[r * side : (r + 1) * side, c * side : (c + 1) * side] = image
-    buffer = io.BytesIO()
-    Image.fromarray(canvas).save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), cols
+    return png_data_uri(canvas, optimize=True), cols
 
 
 def graph_entry(
@@ -140,7 +135,6 @@ def graph_entry(
 
 def explorer_page(data: dict) -> str:
     """The page: the data as JSON in a script element, the style and the script inlined."""
-    payload = strict_json(data, separators=(",", ":")).replace("</", "<\\/")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Mapper explorer</title>"
         f"<style>{_STYLE}</style></head><body>"
@@ -150,7 +144,7 @@ def explorer_page(data: dict) -> str:
         "<aside><section id='params'></section><section id='classes'></section>"
         "<section id='node'><h2>Node</h2><p>Click a node to see the images whose points it holds.</p></section>"
         "</aside></div>"
-        f"<script id='data' type='application/json'>{payload}</script>"
+        f"{json_script(data, 'data')}"
         f"<script>{_SCRIPT.read_text()}</script></body></html>"
     )
 

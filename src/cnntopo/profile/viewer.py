@@ -11,28 +11,18 @@ no network.
 from __future__ import annotations
 
 import argparse
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
 from cnntopo.entrypoint import run_step
-from cnntopo.io import atomic_write_text, read_table, strict_json
+from cnntopo.io import atomic_write_text, read_table
+from cnntopo.pages import json_script, png_data_uri
 from cnntopo.profile.profiles import load_profiles
 
 GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (SPEC)
-
-
-def thumbnail(image: np.ndarray) -> str:
-    """PNG data URI of one (H, W, 3) uint8 image."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def graph_layout(neurons: np.ndarray, synapses: np.ndarray) -> dict:
@@ -61,7 +51,7 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
         entry = {
             "labels": images["labels"].tolist(),
             "index": images["index"].tolist(),
-            "thumbnails": [thumbnail(im) for im in images["images"]],
+            "thumbnails": [png_data_uri(im) for im in images["images"]],
             "kinds": {},
         }
     for kind in kinds:
@@ -120,7 +110,6 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
 
 def viewer_html(data: dict, title: str) -> str:
     script = (Path(__file__).with_name("viewer.js")).read_text()
-    payload = strict_json(data, separators=(",", ":")).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -140,7 +129,7 @@ dashed line; H1 red) and its H1 persistence image on the run's common grid (birt
 <div class="controls">model <select id="model"></select> neuron kind <select id="kind"></select>
 class <select id="class"></select> <span id="count"></span></div>
 <div id="summary"></div><div id="rows"></div>
-<script type="application/json" id="profile-data">{payload}</script>
+{json_script(data, "profile-data")}
 <script>{script}</script>
 </body></html>
 """
