@@ -7,7 +7,7 @@ CORES ?= all
 # Rules call `python -m cnntopo.<step>`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast lint clean-results
+.PHONY: run test test-fast lint docs clean-results
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt uv==0.13.9
 	find_links="$${PIP_FIND_LINKS:-} $$($(BIN)/python -m pip config get global.find-links 2>/dev/null || true)"; \
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt \
-	  $$(for location in $$find_links; do printf -- '--find-links %s ' "$$location"; done) -e '.[test,lint]'
+	  $$(for location in $$find_links; do printf -- '--find-links %s ' "$$location"; done) -e '.[test,lint,docs]'
 	# Upstream DeepDataProfiler, the tests' reference: without its dependencies (torch-lucent would
 	# pull IPython and kornia for feature visualisation, which the comparison does not use).
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps deep-data-profiler==2.0.1 powerlaw==2.0.0
@@ -47,10 +47,16 @@ test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
+
+# The documentation site (docs/, mkdocs.yml) into build/site: offline, and --strict, so that a broken link or
+# anchor fails; the configuration and benchmark pages are generated from the schema and benchmarks/results/.
+docs: $(BIN)/.installed
+	$(BIN)/mkdocs build --strict --quiet
+	@echo "Docs: build/site/index.html"
 
 clean-results:
 	find results -mindepth 1 ! -name README.md -delete

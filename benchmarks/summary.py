@@ -1,4 +1,4 @@
-"""benchmarks/results/summary.csv: the one table of measured figures the README's benchmark section is made from.
+"""benchmarks/results/summary.csv: the one table of measured figures that docs/benchmarks.md is generated from.
 
 Each benchmark appends its rows (benchmark, measure, ours, reference, ratio, unit, machine, date);
 a rerun on the same machine replaces that benchmark's earlier rows for the same measures.

@@ -46,31 +46,49 @@ def test_nothing_pinned_pulls_cuda_packages(repo):
     assert not [name for name in _pins(repo) if name.startswith(("nvidia-", "triton"))]
 
 
-def test_the_wheel_carries_every_script_the_pages_embed(repo, tmp_path):
-    """A non-editable install must write the explorer and the viewer: their .js/.css are package data."""
+_WRITE_PAGES = """
+import sys
+from pathlib import Path
+
+import cnntopo
+from cnntopo.mapper.explorer import explorer_page
+from cnntopo.profile.viewer import viewer_html
+
+assert Path(cnntopo.__file__).is_relative_to(sys.prefix), cnntopo.__file__  # the wheel's copy, not src/
+Path("viewer.html").write_text(viewer_html({"models": {}}, "viewer"))
+Path("explorer.html").write_text(explorer_page({"graphs": []}))
+"""
+
+
+def test_a_non_editable_install_writes_the_offline_pages(repo, tmp_path):
+    """The wheel, installed into a fresh venv away from the source tree, writes the viewer and the explorer
+    with their scripts inlined: every .js/.css of the package is package data."""
+    import shutil
     import subprocess
     import sys
-    import zipfile
+    import sysconfig
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            str(repo),
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # Built from a copy of the sources alone: an egg-info left in src/ by an editable install lists files
+    # that setuptools would package whatever pyproject.toml says.
+    source = tmp_path / "source"
+    shutil.copytree(repo / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, source)
+    build = ["pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([sys.executable, "-m", *build], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("cnntopo-*.whl")
-    packaged = set(zipfile.ZipFile(wheel).namelist())
-    scripts = {
-        p.relative_to(repo / "src").as_posix() for ext in ("js", "css") for p in (repo / "src").rglob(f"*.{ext}")
-    }
-    assert scripts and scripts <= packaged, scripts - packaged
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    install = ["pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "--no-compile", "-q"]
+    subprocess.run([sys.executable, "-m", *install, str(wheel)], check=True, capture_output=True)
+    # The dependencies come from this environment's site-packages; its editable cnntopo is a .pth entry,
+    # which PYTHONPATH does not read, so `import cnntopo` finds only the wheel's copy.
+    env = {"PYTHONPATH": sysconfig.get_path("purelib"), "PATH": "/usr/bin:/bin"}
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", _WRITE_PAGES], cwd=pages, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    for page, script in (("viewer.html", "profile/viewer.js"), ("explorer.html", "mapper/explorer.js")):
+        assert (repo / "src" / "cnntopo" / script).read_text() in (pages / page).read_text()

@@ -284,7 +284,7 @@ def check_image_folder(root: str | Path) -> dict[str, dict[str, int]]:
         raise DataError(
             f"the image folder {root}/train does not exist. Expected {root}/train/<class>/<image> (and "
             f"{root}/test/<class>/<image> for the branches that read a test split): one folder per class, "
-            "e.g. ImageNet's train/n01440764/*.JPEG; see the README, 'Your own models and data'"
+            "e.g. ImageNet's train/n01440764/*.JPEG; see docs/own-models.md"
         )
     return {split: image_classes(root / split) for split in ("train", "test") if (root / split).is_dir()}
 

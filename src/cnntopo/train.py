@@ -7,7 +7,7 @@ epochs, a run resumed from its epoch checkpoint ends with the same weights as
 an uninterrupted run. On CPU, with the same thread count, the same seed gives
 bit-identical weights.
 
-Recipe (SPEC, branch 1): SGD with momentum and weight decay, a per-iteration
+Recipe (docs/method.md, Training): SGD with momentum and weight decay, a per-iteration
 triangular learning rate (0 -> ``lr_peak`` at ``lr_peak_epoch`` -> 0 at the last
 epoch), horizontal flip + random translation + Cutout, flip-averaged test
 accuracy; channels_last everywhere, mixed precision on CUDA, fp32 on CPU.

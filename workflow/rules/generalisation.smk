@@ -1,4 +1,4 @@
-# The generalisation branch (paper Figure 13; SPEC, Generalisation): mapper graphs of torchvision
+# The generalisation branch (paper Figure 13; docs/method.md, Generalisation): mapper graphs of torchvision
 # classifiers on the training images of data, with the mapper branch's masks and graph settings.
 
 

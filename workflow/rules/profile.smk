@@ -1,4 +1,4 @@
-# The DeepDataProfiler branch (SPEC, DeepDataProfiler): profiles of test images per model and neuron
+# The DeepDataProfiler branch (docs/method.md, DeepDataProfiler): profiles of test images per model and neuron
 # kind, the topology of each profile graph, persistence images on one grid, class similarity, viewer.
 
 

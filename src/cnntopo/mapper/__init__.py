@@ -1,4 +1,4 @@
-"""The mapper branch (SPEC branch 2, paper Figures 4 and 8-12).
+"""The mapper branch (paper Figures 4 and 8-12; docs/method.md, The mapper branch).
 
 ``foreground`` (masks and impulse receptive fields) -> ``activations`` (BatchNorm
 outputs under random / full / foreground / background sampling) -> ``graph``

@@ -1,4 +1,4 @@
-"""Point clouds of the mapper branch (SPEC branch 2): BatchNorm outputs under several samplings.
+"""Point clouds of the mapper branch (docs/method.md, The mapper branch): BatchNorm outputs under several samplings.
 
 Layers: the outputs of bn1 and bn2 of the 8 BasicBlocks (16 layers, bn2 before the
 residual add), ReLU applied, numbered 0..15 in forward order. For a torchvision classifier
@@ -190,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--receptive-fields", type=Path, help="a project model: its receptive fields (.npz); layers: the block BNs"
     )
     model_kind.add_argument("--arch", help="a torchvision classifier (weights: --weights or torchvision's own file)")
-    parser.add_argument("--nodes", nargs="+", help="--arch: the feature nodes (default: SPEC's last layer)")
+    parser.add_argument(
+        "--nodes", nargs="+", help="--arch: the feature nodes (default: the architecture's last layer, docs/method.md)"
+    )
     parser.add_argument("--mode", choices=SAMPLING_MODES, nargs="+", required=True, help="one store per mode")
     parser.add_argument("--sigma", type=float, default=0.0, help="std of Gaussian input noise (normalised units)")
     parser.add_argument("--noise-seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """Foreground masks (cv2.grabCut) and effective receptive fields, for foreground/background sampling.
 
-Masks (SPEC branch 2): grabCut on the image with the rectangle "whole image minus a
+Masks (docs/method.md, Foreground masks and receptive fields): grabCut on the image with the rectangle "whole image minus a
 1-pixel border", 5 iterations, GC_INIT_WITH_RECT; foreground = definite + probable
 foreground. Default: the real uint8 RGB image. ``faithful=True`` reproduces the authors'
 quirk: grabCut on the *normalised* image cast to uint8 (negative values wrap around),
@@ -36,7 +36,7 @@ from cnntopo.networks.models import build_model, model_layers
 from cnntopo.store import layer_key
 
 MASK_METHODS = ("grabcut", "otsu", "deeplabv3")
-FALLBACK_METHOD = "grabcut"  # where a segmentation model finds no foreground (SPEC, Generalisation)
+FALLBACK_METHOD = "grabcut"  # where a segmentation model finds no foreground (docs/method.md, Generalisation)
 
 
 def grabcut_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:

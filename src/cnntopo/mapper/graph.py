@@ -1,4 +1,4 @@
-"""Mapper graphs of activation point clouds (SPEC branch 2).
+"""Mapper graphs of activation point clouds (docs/method.md, Mapper graphs).
 
 Lens: the l2 norm of each point, min-max scaled to [0, 1]. Cover: n intervals with
 fractional overlap p and radius ``1 / (2 (n - (n - 1) p))``, so that they tile [0, 1]

@@ -2,7 +2,7 @@
 
 Node names are those of ``torchvision.models.feature_extraction.get_graph_node_names`` in eval
 mode: module paths for module calls, and names such as ``inception5b.cat`` or ``x.add`` for the
-functions the forward pass calls. SPEC's last layer of the four architectures of the paper's
+functions the forward pass calls. The last layer (docs/method.md, Generalisation) of the four architectures of the paper's
 Figure 13 is :func:`cnntopo.networks.layers.default_nodes` (torch-free, for the workflow's parse too).
 """
 

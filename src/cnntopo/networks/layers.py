@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 ARCHITECTURES = ("resnet18_option_a", "resnet18_conv_shortcut")
 
-# SPEC, Generalisation: the last layer of the Figure 13 networks by feature-extraction node name
+# docs/method.md, Generalisation: the last layer of the Figure 13 networks by feature-extraction node name
 # (cnntopo.networks.feature_nodes), and its channels at 224 px. resnet18 before its last residual add (like
 # the CIFAR mapper model), the inception blocks' concatenations (the module alone yields one
 # branch), alexnet's ReLU after conv5.
@@ -37,7 +37,7 @@ LAYER_KINDS = ("conv", "block_bn")
 
 
 def default_nodes(arch: str) -> list[str]:
-    """SPEC's last layer of a torchvision ``arch`` (:data:`TORCHVISION_LAST_LAYERS`); other
+    """The last layer (docs/method.md, Generalisation) of a torchvision ``arch`` (:data:`TORCHVISION_LAST_LAYERS`); other
     architectures must name their nodes."""
     if arch not in TORCHVISION_LAST_LAYERS:
         raise ValueError(

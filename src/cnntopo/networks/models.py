@@ -1,11 +1,11 @@
 """CIFAR-style ResNet-18 in the two variants of the study.
 
-``resnet18_option_a`` (PH branch, SPEC branch 1): 3x3 stem conv, no max-pool,
+``resnet18_option_a`` (PH branch; docs/method.md, Models): 3x3 stem conv, no max-pool,
 4 stages of 2 BasicBlocks, parameter-free option-A shortcuts (stride-2
 subsampling plus zero channels), global average pool, linear head. It has
 exactly 17 Conv2d layers, numbered 0..16 in forward order.
 
-``resnet18_conv_shortcut`` (mapper branch, SPEC branch 2): the same network
+``resnet18_conv_shortcut`` (mapper branch; docs/method.md, Models): the same network
 with the standard 1x1-conv + BatchNorm projection shortcuts.
 
 ``width`` is the stem's channel count (64 in the paper); the stages have

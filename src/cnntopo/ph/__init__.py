@@ -1,4 +1,4 @@
-"""The persistent-homology branch (SPEC branch 1, paper Figures 5-7).
+"""The persistent-homology branch (paper Figures 5-7; docs/method.md, The PH branch).
 
 ``activations`` (top-l2 point clouds of the Conv2d layers, via ``sampling``) ->
 ``persistence`` (Vietoris-Rips diagrams) -> ``layer_distances`` (within- and

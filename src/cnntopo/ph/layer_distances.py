@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reference", type=Path, nargs="+", required=True, help="the model's diagram files or store")
     parser.add_argument("--others", type=Path, nargs="*", default=[], help="the models it is compared with")
     parser.add_argument("--metric", choices=METRIC_NAMES, required=True)
-    parser.add_argument("--dim", type=int, default=1, help="sw: homology dimension (SPEC: H1)")
+    parser.add_argument(
+        "--dim", type=int, default=1, help="sw: homology dimension (H1: docs/method.md, Sliced Wasserstein)"
+    )
     parser.add_argument("--directions", type=int, default=50, help="sw: M, directions of the approximation")
     parser.add_argument("--representation", default="top_l2", help="which clouds (cnntopo.ph.sampling)")
     parser.add_argument("--threads", type=int, default=1, help="partners compared side by side")

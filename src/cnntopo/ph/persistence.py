@@ -5,7 +5,7 @@ matrix (``scipy.spatial.distance.pdist``: differences, not the
 ``|x|^2 + |y|^2 - 2 x.y`` expansion whose cancellation corrupts small H0 deaths),
 so they see identical input: ``ripser`` (ripser.py, the reference the authors
 used) and ``giotto`` (giotto-ph, about 2-3x faster). Settings are ripser's
-defaults as in SPEC: Euclidean, maxdim 1, no threshold, Z/2 coefficients, the
+defaults as in docs/method.md (Persistent homology): Euclidean, maxdim 1, no threshold, Z/2 coefficients, the
 full cloud.
 """
 

@@ -2,7 +2,7 @@
 
 Three representations (``REPRESENTATIONS``) of a layer's ``(n, c, h, w)`` activations:
 
-- ``top_l2`` (SPEC branch 1, p = 1): the c-vector at the position of largest l2 norm;
+- ``top_l2`` (p = 1; docs/method.md, Activations and top-l2 sampling): the c-vector at the position of largest l2 norm;
   each model chooses its own position per image;
 - ``mean_pool``: the channel means over all positions; no position is chosen, so two
   models' clouds describe the same image region by construction;
@@ -43,7 +43,7 @@ def at_positions(activations: torch.Tensor, positions: torch.Tensor) -> torch.Te
 
 
 def top_l2_sample(activations: torch.Tensor) -> torch.Tensor:
-    """Top-l2 sampling with p = 1 (SPEC, branch 1): ``(n, c, h, w)`` -> ``(n, c)``."""
+    """Top-l2 sampling with p = 1 (docs/method.md, Activations and top-l2 sampling): ``(n, c, h, w)`` -> ``(n, c)``."""
     return at_positions(activations, top_l2_positions(activations))
 
 

@@ -1,4 +1,4 @@
-"""The sensitivity test (Ding, Denain & Steinhardt 2021; SPEC branch 1, paper Figure 7).
+"""The sensitivity test (Ding, Denain & Steinhardt 2021; paper Figure 7; docs/method.md, Sensitivity).
 
 Delete the k lowest principal components of a layer's ``(N, c)`` cloud (project it
 onto its top c - k directions) for k on a grid, and measure the distance between

@@ -1,4 +1,4 @@
-"""The specificity test (Ding, Denain & Steinhardt 2021; SPEC branch 1).
+"""The specificity test (Ding, Denain & Steinhardt 2021; docs/method.md, Specificity).
 
 For a reference model A and another model B, row i of A's within-model matrix
 (distances from layer i of A to every layer of A) is correlated (Pearson) with

@@ -1,4 +1,4 @@
-"""The DeepDataProfiler branch (second source document; SPEC "DeepDataProfiler").
+"""The DeepDataProfiler branch (docs/method.md, DeepDataProfiler).
 
 Reserved for the profilers, profile graphs, their topology and the viewer; nothing
 is implemented here yet, and the workflow's ``branches`` does not offer ``profile``

@@ -78,7 +78,7 @@ def _plane(shape: torch.Size) -> int:
 def influential_neurons(
     head: torch.Tensor, tail: torch.Tensor, kind: str, theta: float, channel_norm: float | None = None
 ) -> Targets:
-    """Influential neurons of one layer for every image (SPEC: influential neurons of a layer).
+    """Influential neurons of one layer for every image (docs/method.md, Influential neurons).
 
     ``head``, ``tail``: (N, c, h, w) or (N, n). The tail is zeroed where its sign differs from
     the head's; element and channel score each channel by its max (channel: optionally the

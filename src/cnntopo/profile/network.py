@@ -1,4 +1,4 @@
-"""The profile layers of a network, found from its module graph (SPEC, DeepDataProfiler: Layers).
+"""The profile layers of a network, found from its module graph (docs/method.md, Profile layers and neuron kinds).
 
 A profile layer is a Conv2d / Linear / pool / residual-add node of the ``torch.fx`` graph
 together with the single-successor element-wise or reshaping nodes after it (BatchNorm,

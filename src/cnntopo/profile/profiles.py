@@ -1,4 +1,4 @@
-"""The profile type (SPEC, DeepDataProfiler: Profile): sparse neurons and synapses per layer.
+"""The profile type (docs/method.md, Profiles): sparse neurons and synapses per layer.
 
 A :class:`Profile` holds two tables of one input or of a sum of inputs:
 - neurons: ``layer`` (int), ``neuron`` (int, the index in the layer's neuron space of its
@@ -188,7 +188,7 @@ def concatenate_sets(parts: list[ProfileSet]) -> ProfileSet:
 
 
 def save_profiles(path: str | Path, profiles: ProfileSet) -> None:
-    """Write a :class:`ProfileSet` as one ``.npz``, one array per field (the format is documented in the README)."""
+    """Write a :class:`ProfileSet` as one ``.npz``, one array per field (the format: docs/outputs.md, Profiles)."""
     atomic_savez(path, compressed=True, **{f.name: np.asarray(getattr(profiles, f.name)) for f in fields(ProfileSet)})
 
 

@@ -1,4 +1,4 @@
-"""Topology of profile graphs (SPEC, DeepDataProfiler: profile graph and its topology).
+"""Topology of profile graphs (docs/method.md, Profile graphs and their topology).
 
 Vertices are a profile's neurons, edges its synapses with length ``w`` (``original``) or
 ``1/w`` (``inverted``). The metric is the shortest-path distance on the *undirected* graph

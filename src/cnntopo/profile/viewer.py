@@ -22,7 +22,7 @@ from cnntopo.io import atomic_write_text, read_table
 from cnntopo.pages import json_script, png_data_uri
 from cnntopo.profile.profiles import load_profiles
 
-GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (SPEC)
+GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (docs/method.md, SVD neurons)
 
 
 def graph_layout(neurons: np.ndarray, synapses: np.ndarray) -> dict:
