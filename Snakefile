@@ -3,7 +3,7 @@
 # workflow/schemas/config.schema.yaml before any job runs.
 from snakemake.utils import min_version
 
-from cnntopo.workflow.run_summary import run_summary
+from cnntopo.workflow.run_summary import run_summary, stale_outputs
 
 min_version("9.0")
 
@@ -34,7 +34,7 @@ report: "workflow/report/workflow.rst"
 
 
 onsuccess:
-    print(run_summary(Path("results"), PH_METRICS if "ph" in BRANCHES else []))
+    print(run_summary(Path("results"), PH_METRICS if "ph" in BRANCHES else [], stale_outputs(Path("results"), config)))
 
 
 rule all:

@@ -66,6 +66,26 @@ def test_every_view_of_a_graph_draws_the_layout_its_json_holds(tmp_path):
         graph_html(record)
 
 
+def test_a_graph_without_nodes_is_drawn_and_tabled_as_one(tmp_path):
+    """Too few points for DBSCAN's min_samples give no node; its purity is NaN, null in the JSON the figures read."""
+    import json
+
+    from cnntopo.io import read_table, strict_json
+    from cnntopo.mapper.figures import figure_graph_grid, figure_single_graph
+
+    cloud = np.random.default_rng(0).random((4, 3))
+    graph = mapper_graph(cloud, n_intervals=2, overlap=0.3)
+    record = graph.to_json(np.zeros(len(cloud), dtype=int), ["ring"]) | {"layout": []}
+    record["params"].update(layer=0, layer_name="features.11", sampling="random", sigma=0.0)
+    record["purity"] = {"mean_node_purity": float("nan"), "points_in_nodes": 0.0, "mean_point_purity": 0.0}
+    path = tmp_path / "empty.json"
+    path.write_text(strict_json(record))
+    assert not graph.nodes and json.loads(path.read_text())["purity"]["mean_node_purity"] is None
+    figure_graph_grid([path], ["alexnet"], ["random"], "empty", tmp_path / "grid.png", tmp_path / "grid.csv")
+    figure_single_graph(json.loads(path.read_text()), tmp_path / "one.png", tmp_path / "one.csv")
+    assert read_table(tmp_path / "grid.csv")[0]["nodes"] == 0 and (tmp_path / "one.png").exists()
+
+
 def test_lens_and_eps_heuristics():
     assert l2_lens(np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])).tolist() == [1.0, 0.2, 0.0]
     assert l2_lens(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]

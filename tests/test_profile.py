@@ -15,12 +15,15 @@ from cnntopo.profile.network import UnsupportedLayerError, trace_network
 from cnntopo.profile.profiler import profile_images
 from cnntopo.profile.profiles import Profile, jaccard
 from cnntopo.profile.topology import (
+    farthest_point_landmarks,
     fit_grid,
     graph_diagrams,
     graph_distances,
     kernel_distances,
+    minimum_spanning_h0,
     persistence_image,
     profile_graph,
+    profile_topology,
 )
 
 
@@ -190,6 +193,71 @@ def test_a_cycle_gives_one_h1_point():
     p = _profile(square, [[1, 0, 0, 0], [1, 1, 0, 0], [2, 0, 1, 0], [2, 0, 1, 1]], [1, 1, 1, 1])
     h1 = graph_diagrams(graph_distances(profile_graph(p, "original")))[1]
     assert len(h1) == 1
+
+
+def _random_profile(rng, layers: int, width: int, fan_in: int, components: int = 1) -> Profile:
+    """A layered profile graph (``components`` disjoint, connected copies of ``layers`` x ``width`` neurons, each
+    neuron joined to the one below it and to ``fan_in`` random others) with random positive weights."""
+    neurons, synapses = [], []
+    for copy_index in range(components):
+        offset = copy_index * width
+        neurons += [[layer, offset + i] for layer in range(layers) for i in range(width)]
+        for layer in range(1, layers):
+            for i in range(width):
+                for j in {i, *rng.choice(width, fan_in, replace=False).tolist()}:
+                    synapses.append([layer, offset + i, layer - 1, offset + j])
+    return _profile(neurons, synapses, rng.uniform(0.05, 1.0, len(synapses)))
+
+
+@pytest.mark.parametrize("kernel", [False, True])
+def test_above_exact_vertices_h0_is_exact_and_h1_is_exact_with_every_vertex_a_landmark(kernel):
+    rng = np.random.default_rng(3)
+    p = _random_profile(rng, layers=5, width=12, fan_in=2, components=2)
+    exact, exact_summary = profile_topology(p, "inverted", kernel)
+    sparse_h0 = minimum_spanning_h0(profile_graph(p, "inverted"))
+    everyone, summary = profile_topology(p, "inverted", kernel, exact_vertices=1, landmarks=len(p.neurons))
+    assert summary["landmarks"] == len(p.neurons) and exact_summary["landmarks"] == 0
+    for ours, theirs in zip(everyone, exact):
+        assert np.allclose(np.sort(ours, axis=0), np.sort(theirs, axis=0))
+    if not kernel:
+        assert np.allclose(np.sort(sparse_h0, axis=0), np.sort(exact[0], axis=0))
+    assert summary["components"] == exact_summary["components"] == 2
+
+
+def test_landmarks_cover_every_component_and_skip_the_ones_without_cycles():
+    rng = np.random.default_rng(0)
+    p = _random_profile(rng, layers=4, width=10, fan_in=2, components=3)
+    # and an isolated edge: a component of 2 vertices, no cycle, no landmark
+    p = _profile(
+        [*p.neurons.tolist(), [0, 900], [1, 900]],
+        [*p.synapses.tolist(), [1, 900, 0, 900]],
+        [*p.synapse_weights.tolist(), 1.0],
+    )
+    graph = profile_graph(p, "inverted")
+    chosen, distances = farthest_point_landmarks(graph, 5, seed=1)
+    vertex_layers = p.neurons[chosen, 1] // 10
+    assert len(set(vertex_layers.tolist()) & {0, 1, 2}) == 3 and 90 not in vertex_layers
+    assert np.isinf(distances).sum() > 0 and np.allclose(distances, distances.T)
+    full = graph_distances(graph)
+    assert np.allclose(distances, full[np.ix_(chosen, chosen)])
+
+
+def test_a_graph_of_200k_vertices_gets_its_diagrams_without_a_dense_matrix():
+    import tracemalloc
+
+    ring = 200_000  # one cycle: H0 has V - 1 finite bars and one infinite, H1 one bar
+    p = _profile(
+        [[0, i] for i in range(ring)],
+        [[0, i, 0, (i + 1) % ring] for i in range(ring)],
+        np.full(ring, 1.0),
+    )
+    tracemalloc.start()
+    diagrams, summary = profile_topology(p, "original", kernel=False, landmarks=40)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 300 * 2**20  # a dense matrix would be 320 GB
+    assert summary["vertices"] == ring and summary["landmarks"] == 40 and summary["components"] == 1
+    assert len(diagrams[0]) == ring and len(diagrams[1]) == 1
 
 
 def test_persistence_images_equal_persims():

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from PIL import Image
 
 from cnntopo.data import DataError, read_class_folders
 from cnntopo.io import read_table
@@ -21,7 +20,7 @@ from cnntopo.networks.torchvision_compat import torchvision_submodule
 from cnntopo.networks.torchvision_models import hub_checkpoint_path, load_torchvision_model, preprocessing_of
 from cnntopo.profile.profiles import load_profiles
 from cnntopo.store import open_store
-from workflow_helpers import planned_jobs, run_snakemake, workflow_copy
+from workflow_helpers import planned_jobs, run_snakemake, workflow_copy, write_image_tree
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +30,6 @@ def resnet18_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "resnet18_state_dict.pth"
     torch.save(model.state_dict(), path)
     return path, model
-
-
-def write_image_tree(root, classes=("cat", "dog"), per_class=2, side=40):
-    """``root/<class>/<image>``, alternating JPEG and PNG, random pixels."""
-    rng = np.random.default_rng(0)
-    for name in classes:
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (side, side + 8, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
-    return root
 
 
 def test_a_state_dict_file_gives_the_same_network_and_the_enums_metadata(resnet18_file):
@@ -116,8 +104,11 @@ def test_the_workflow_profiles_a_torchvision_model_on_an_image_tree(resnet18_fil
     assert len(profiles.layer_names) == 32  # torchvision resnet18's profile layers, as upstream's
     with np.load(root / "tv_resnet18/images.npz") as images:
         assert images["images"].shape == (6, 224, 224, 3) and images["classes"].tolist() == ["ant", "bee", "cow"]
+        names = images["prediction_classes"].tolist()  # a 1000-output file: the weights enum's categories
+        assert len(names) == 1000 and names[0] == "tench"
     assert all(row["components"] == 1 for row in read_table(root / "tv_resnet18/channel/topology.csv"))
-    assert "tv_resnet18" in (root / "viewer.html").read_text()
+    viewer = (root / "viewer.html").read_text()
+    assert "tv_resnet18" in viewer and '"prediction_classes":["tench",' in viewer
 
 
 @pytest.mark.parametrize(
@@ -160,7 +151,7 @@ def deeplab_files(tmp_path_factory):
     return paths
 
 
-def test_deeplab_masks_fall_back_to_grabcut_where_empty_and_record_which_made_each(deeplab_files, tmp_path):
+def test_deeplab_masks_fall_back_to_grabcut_where_empty_and_record_which_made_each(deeplab_files, tmp_path, capsys):
     from cnntopo.mapper.foreground import main as foreground_main
 
     tree = tmp_path / "data"
@@ -179,6 +170,7 @@ def test_deeplab_masks_fall_back_to_grabcut_where_empty_and_record_which_made_ea
                 assert saved["masks"].all()  # every pixel is class 1
         rows = {row["class"]: row for row in read_table(table)}
         assert rows["all"]["images"] == 6 and rows["ant"][f"share_{expected}"] == 1.0
+        assert f"6 masks (100.0% by {expected})" in capsys.readouterr().err  # the log names the method that made them
 
 
 @pytest.mark.slow
@@ -246,6 +238,16 @@ def test_a_googlenet_file_with_its_auxiliary_heads_loads_as_torchvision_loads_it
     with torch.no_grad():
         saved.aux_logits, saved.transform_input = False, True
         assert torch.equal(model(x), saved(x))
+
+
+def test_outputs_are_named_by_the_enum_by_the_folders_or_by_index(resnet18_file):
+    from cnntopo.networks.torchvision_models import ClassifierInfo
+
+    _, info = load_torchvision_model("resnet18", resnet18_file[0])
+    assert info.output_names(["ant", "bee"])[:2] == ["tench", "goldfish"]  # 1000 outputs: the enum's names
+    three = ClassifierInfo("resnet18", resnet18_file[0], ("class0", "class1", "class2"), info.preprocessing, False)
+    assert three.output_names(["ant", "bee", "cow"]) == ["ant", "bee", "cow"]  # as many outputs as folders
+    assert three.output_names(["ant", "bee"]) == ["class0", "class1", "class2"]
 
 
 def test_the_weights_check_lists_every_missing_file(resnet18_file, tmp_path, monkeypatch):
@@ -332,6 +334,13 @@ def test_the_ph_branch_runs_on_the_users_own_models_by_node_name(tmp_path):
     ]
     assert 0 < row["p_value"] <= 1
     assert (results / "figures/ph/sw/top_l2/figure6_specificity.png").exists()
+    # Figures and tables name the layers by node, not by a Conv2d index they do not have.
+    figure5 = read_table(results / "figures/ph/sw/top_l2/figure5_within.csv")
+    assert [(r["layer_i_name"], r["layer_j_name"]) for r in figure5[:2]] == [(nodes[0], nodes[0]), (nodes[0], nodes[1])]
+    figure7 = read_table(results / "figures/ph/sw/top_l2/figure7_sensitivity.csv")
+    assert {r["layer_name"] for r in figure7} == {nodes[2], nodes[4]}
+    claims = {r["claim"]: r for r in read_table(results / "paper_vs_run.csv")}
+    assert any("layer 4" in claim for claim in claims) and not any("layer 9 " in claim for claim in claims)
 
 
 def test_more_mapper_images_than_the_split_holds_is_refused(tmp_path):

@@ -177,3 +177,17 @@ def full_disk_run(workdir: Path, *args: str) -> dict:
         }
     finally:
         subprocess.run(["umount", "-l", str(results)], check=False)
+
+
+def write_image_tree(root: Path, classes=("cat", "dog"), per_class: int = 2, side: int = 40) -> Path:
+    """``root/<class>/<image>``, alternating JPEG and PNG, random pixels."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (side, side + 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
+    return root

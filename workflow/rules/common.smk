@@ -16,6 +16,7 @@ from cnntopo.workflow.config import (
     validate_config,
 )
 from cnntopo.workflow.config import trajectory_branch as _trajectory_branch
+from cnntopo.workflow.config import metric_representations as _metric_representations
 from cnntopo.ph.sampling import REPRESENTATIONS
 from cnntopo.ph.similarity import METRICS as METRIC_TABLE
 from cnntopo.ph.specificity import cross_partners as _cross_partners
@@ -78,11 +79,15 @@ def trajectory_branch(epoch):
     return _trajectory_branch(PH, epoch)
 
 
+def layer_names_option(wildcards):
+    """--layer-names of the PH figures: a user's models' feature nodes, named instead of indexed."""
+    if PH_USER is None:
+        return ""
+    return "--layer-names " + " ".join(map(shlex.quote, PH_USER["nodes"]))
+
+
 def metric_representations(metric):
-    """The point clouds a metric compares (cnntopo.ph.sampling): SW's diagrams or the cloud metrics'."""
-    if METRIC_TABLE[metric].reads == "diagrams":
-        return PH["sw"]["representations"]
-    return PH["representations"]
+    return _metric_representations(PH, metric)
 
 
 # Every (metric, representation) the PH tests run on, and the clouds the stores must hold.

@@ -51,6 +51,8 @@ rule figure_within:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        names=layer_names_option,
     shell:
-        "python -m cnntopo.ph.figures within-heatmap --within {input.within} --out {output.figure}"
+        "python -m cnntopo.ph.figures within-heatmap --within {input.within} {params.names} --out {output.figure}"
         " --table {output.table} > {log} 2>&1"

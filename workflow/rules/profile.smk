@@ -57,9 +57,12 @@ rule profile_topology:
         weighting=PROFILE["weighting"],
         kernel="--kernel" if PROFILE["kernel"] else "",
         diagonal="--sigma-with-diagonal" if PROFILE["kernel_sigma_with_diagonal"] else "",
+        exact_vertices=PROFILE["exact_vertices"],
+        landmarks=PROFILE["landmarks"],
     shell:
         "python -m cnntopo.profile.topology diagrams --profiles {input} --weighting {params.weighting}"
-        " {params.kernel} {params.diagonal} --out {output.diagrams} --table {output.table} > {log} 2>&1"
+        " {params.kernel} {params.diagonal} --exact-vertices {params.exact_vertices} --landmarks {params.landmarks}"
+        " --out {output.diagrams} --table {output.table} > {log} 2>&1"
 
 
 rule persistence_images:

@@ -63,6 +63,7 @@ rule figure_sensitivity:
         runtime=5,
     params:
         label=lambda w: f"{METRIC_TABLE[w.metric].label} ({w.representation})",
+        names=layer_names_option,
     shell:
-        "python -m cnntopo.ph.figures sensitivity --curves {input.curves} --label {params.label:q}"
+        "python -m cnntopo.ph.figures sensitivity --curves {input.curves} --label {params.label:q} {params.names}"
         " --out {output.figure} --table {output.table} > {log} 2>&1"

@@ -79,9 +79,10 @@ rule figure_specificity:
     params:
         other=cross_partners(REFERENCES[0])[0],
         layer=lambda w: branch_config(w)["specificity"]["layer"],
+        names=layer_names_option,
     shell:
         "python -m cnntopo.ph.figures specificity-heatmaps --within {input.within} --cross {input.cross}"
-        " --other {params.other} --layer {params.layer} --summary {input.summary} --out {output.figure}"
+        " --other {params.other} --layer {params.layer} {params.names} --summary {input.summary} --out {output.figure}"
         " --table {output.table} > {log} 2>&1"
 
 

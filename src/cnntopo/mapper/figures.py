@@ -109,13 +109,18 @@ def node_table(graph: dict) -> list[dict]:
     return rows
 
 
+def _purity_text(value: float | None) -> str:
+    """A purity for a title: strict JSON writes the NaN purity of a graph without nodes as null."""
+    return "- (no nodes)" if value is None or value != value else f"{value:.2f}"
+
+
 def figure_single_graph(graph: dict, out: Path, table: Path) -> None:
     """One mapper graph as a static figure: pie-chart nodes and a legend of class names; its node table beside it."""
     fig, ax = plt.subplots(figsize=(6.5, 7))
     draw_mapper_graph(ax, graph)
     ax.set_title(
         f"{graph_title(graph)}\n{len(graph['nodes'])} nodes, {len(graph['edges'])} edges, "
-        f"eps {graph['params']['eps']:.3g}, mean node purity {graph['purity']['mean_node_purity']:.2f}",
+        f"eps {graph['params']['eps']:.3g}, mean node purity {_purity_text(graph['purity']['mean_node_purity'])}",
         fontsize=9,
     )
     _class_legend(fig, graph.get("class_names") or [str(i) for i in range(10)])
@@ -201,7 +206,7 @@ def figure_graph_grid(
         draw_mapper_graph(ax, graph)
         purity = graph["purity"]
         ax.set_title(
-            f"{rows[r]}, {columns[c]}\n{len(graph['nodes'])} nodes, node purity {purity['mean_node_purity']:.2f}",
+            f"{rows[r]}, {columns[c]}\n{len(graph['nodes'])} nodes, node purity {_purity_text(purity['mean_node_purity'])}",
             fontsize=8,
         )
         numbers.append(

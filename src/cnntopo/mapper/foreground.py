@@ -266,11 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         if args.table is not None:
             write_table(args.table, mask_method_shares(train.labels[index], methods, train.classes))
-        fallback = np.mean(methods != method)
-        print(
-            f"{len(index)} masks, mean foreground fraction {result.mean():.3f}, {fallback:.1%} by {FALLBACK_METHOD}",
-            file=sys.stderr,
-        )
+        made = ", ".join(f"{np.mean(methods == m):.1%} by {m}" for m in MASK_METHODS if np.any(methods == m))
+        print(f"{len(index)} masks ({made}), mean foreground fraction {result.mean():.3f}", file=sys.stderr)
     else:
         model = build_model(args.arch, args.width, 10)
         layers = model_layers(model, args.image_size, "block_bn")

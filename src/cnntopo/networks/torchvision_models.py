@@ -10,6 +10,7 @@ default weights enum, so a user's ImageNet fine-tune is read the way torchvision
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,18 @@ class Preprocessing:
 class ClassifierInfo:
     arch: str
     weights: Path
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # the enum's categories, or class0 ... where the file's outputs are others
     preprocessing: Preprocessing
+    named_by_enum: bool = True
+
+    def output_names(self, folders: Sequence[str]) -> list[str]:
+        """What the classifier's outputs are called: the weights enum's categories where the file has as
+        many outputs (ImageNet's 1000); else the class folders' names where it has as many outputs as there
+        are folders (a model trained on the tree, its outputs in the folders' sorted order, as torchvision's
+        ImageFolder numbers them); else ``class0 ...``."""
+        if not self.named_by_enum and len(folders) == len(self.classes):
+            return list(folders)
+        return list(self.classes)
 
 
 def _models():
@@ -130,8 +141,9 @@ def load_torchvision_model(arch: str, weights: str | Path | None = None) -> tupl
         for name in ("aux1", "aux2", "AuxLogits"):
             if hasattr(model, name):
                 setattr(model, name, None)
-    classes = categories if num_classes == len(categories) else tuple(f"class{i}" for i in range(num_classes))
-    return model.eval(), ClassifierInfo(arch, path, classes, preprocessing_of(arch))
+    named = num_classes == len(categories)
+    classes = categories if named else tuple(f"class{i}" for i in range(num_classes))
+    return model.eval(), ClassifierInfo(arch, path, classes, preprocessing_of(arch), named)
 
 
 def weights_file(arch: str, weights: str | Path | None) -> Path:

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         image_index = choose_image_batches(len(test_set), args.n_images, args.batches, args.data_seed)
     except ValueError as error:
-        sys.exit(f"error: {error} (lower the config's activations.n_images)")
+        sys.exit(f"error: {error} (lower ph.activations.n_images in the config)")
     if args.arch is None:
         if args.weights is None:
             parser.error("--weights is required for a project model")

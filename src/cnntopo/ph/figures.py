@@ -27,19 +27,50 @@ from cnntopo.ph.statistics import row_correlations
 from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
 
 
-def _heatmap(ax, matrix: np.ndarray, title: str, vmin: float, vmax: float, label: str, cmap: str = "viridis"):
+def _layer_axis(ax, axis: str, count: int, names: Sequence[str] | None) -> None:
+    """Ticks and label of a layer axis (``"x"`` layer j, ``"y"`` layer i): every other Conv2d index for the
+    project's models, every feature node by name for a user's (``names``)."""
+    ticks = np.arange(count)
+    letter = "j" if axis == "x" else "i"
+    if names is None:
+        getattr(ax, f"set_{axis}ticks")(ticks[::2])
+        getattr(ax, f"set_{axis}label")(f"layer {letter} (Conv2d index)")
+    else:
+        getattr(ax, f"set_{axis}ticks")(ticks, names, fontsize=7, rotation=90 if axis == "x" else 0)
+        getattr(ax, f"set_{axis}label")(f"layer {letter} (feature node)")
+
+
+def _named(layer: int, names: Sequence[str] | None) -> str:
+    return f"layer {layer}" if names is None else f"layer {layer} ({names[layer]})"
+
+
+def _name_columns(rows: list[dict], names: Sequence[str] | None, *keys: str) -> list[dict]:
+    """``rows`` with a ``<key>_name`` column beside each layer index ``key`` when the layers have names."""
+    if names is None:
+        return rows
+    return [{**row, **{f"{key}_name": names[int(row[key])] for key in keys}} for row in rows]
+
+
+def _heatmap(
+    ax,
+    matrix: np.ndarray,
+    title: str,
+    vmin: float,
+    vmax: float,
+    label: str,
+    cmap: str = "viridis",
+    names: Sequence[str] | None = None,
+):
     image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, origin="upper")
-    ticks = np.arange(matrix.shape[0])
-    ax.set_xticks(ticks[::2])
-    ax.set_yticks(ticks[::2])
-    ax.set_xlabel("layer j (Conv2d index)")
-    ax.set_ylabel("layer i (Conv2d index)")
+    _layer_axis(ax, "x", matrix.shape[0], names)
+    _layer_axis(ax, "y", matrix.shape[0], names)
     ax.set_title(title, fontsize=9)
     plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
 
 
-def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
-    """Figure 5 from one within-model ``.npz`` (keys ``mean``, ``cv``, ``per_batch``, ``seed``, ``label``).
+def figure_within_heatmap(within: Path, out: Path, table: Path, names: Sequence[str] | None = None) -> None:
+    """Figure 5 from one within-model ``.npz`` (keys ``mean``, ``cv``, ``per_batch``, ``seed``, ``label``);
+    ``names``: the layers' feature nodes (a user's models), shown instead of Conv2d indices.
 
     The CV is std / mean over the batches with the population std (ddof 0); entries above the
     paper's bound are marked with a white dot.
@@ -55,7 +86,7 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
         else f"{above.sum()} of {off_diagonal.sum()} entries above the paper's {PAPER_CV_BOUND} (dots)"
     )
     fig, (ax_mean, ax_cv) = plt.subplots(1, 2, figsize=(10, 4.8), constrained_layout=True)
-    _heatmap(ax_mean, mean, f"Mean over {batches} batches of N images", 0, mean.max(), metric_label)
+    _heatmap(ax_mean, mean, f"Mean over {batches} batches of N images", 0, mean.max(), metric_label, names=names)
     _heatmap(
         ax_cv,
         cv,
@@ -64,6 +95,7 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
         max(cv.max(), PAPER_CV_BOUND, 1e-12),
         "CV",
         cmap="magma",
+        names=names,
     )
     rows, cols = np.nonzero(above)
     ax_cv.plot(cols, rows, "o", color="white", ms=3, mec="black", mew=0.5)
@@ -74,10 +106,8 @@ def figure_within_heatmap(within: Path, out: Path, table: Path) -> None:
     )
     save_figure(fig, out)
     n = len(mean)
-    write_table(
-        table,
-        [{"layer_i": i, "layer_j": j, "mean": mean[i, j], "cv_ddof0": cv[i, j]} for i in range(n) for j in range(n)],
-    )
+    rows = [{"layer_i": i, "layer_j": j, "mean": mean[i, j], "cv_ddof0": cv[i, j]} for i in range(n) for j in range(n)]
+    write_table(table, _name_columns(rows, names, "layer_i", "layer_j"))
 
 
 def _interval(row: dict, name: str) -> str:
@@ -85,10 +115,18 @@ def _interval(row: dict, name: str) -> str:
 
 
 def figure_specificity_heatmaps(
-    within: Path, cross: Path, other: int, layer: int, summary: Path, out: Path, table: Path
+    within: Path,
+    cross: Path,
+    other: int,
+    layer: int,
+    summary: Path,
+    out: Path,
+    table: Path,
+    names: Sequence[str] | None = None,
 ) -> None:
     """Figure 6 from A's within-model ``.npz`` and A's cross-model ``.npz`` (model ``other`` as B); the
-    specificity ``summary`` of all pairs gives the means and their 95 % intervals in the title."""
+    specificity ``summary`` of all pairs gives the means and their 95 % intervals in the title; ``names``:
+    the layers' feature nodes (a user's models)."""
     with np.load(within) as data:
         w, seed, metric_label = data["mean"], int(data["seed"]), str(data["label"])
     with np.load(cross) as data:
@@ -100,44 +138,41 @@ def figure_specificity_heatmaps(
     vmax = max(w.max(), c.max())
     fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.5), constrained_layout=True)
     fig.get_layout_engine().set(w_pad=0.12, wspace=0.06)  # room between a colour bar's label and the next panel
-    _heatmap(axes[0], w, f"Model A (seed {seed}) vs itself", 0, vmax, metric_label)
-    _heatmap(axes[1], c, f"Model A (seed {seed}) vs model B (seed {other})", 0, vmax, metric_label)
+    _heatmap(axes[0], w, f"Model A (seed {seed}) vs itself", 0, vmax, metric_label, names=names)
+    _heatmap(axes[1], c, f"Model A (seed {seed}) vs model B (seed {other})", 0, vmax, metric_label, names=names)
     layers = np.arange(len(w))
     axes[2].plot(layers, w[layer], "o-", label=f"A vs A: row {layer}")
     axes[2].plot(layers, c[layer], "s--", label=f"A vs B: row {layer}")
-    axes[2].set(
-        xlabel="layer j (Conv2d index)",
-        ylabel=metric_label,
-        xticks=layers[::2],
-        title=f"Row {layer} of both matrices: Pearson rho = {rho[layer]:.3f}",
-    )
+    _layer_axis(axes[2], "x", len(w), names)
+    axes[2].set(ylabel=metric_label, title=f"Row {layer} of both matrices: Pearson rho = {rho[layer]:.3f}")
     axes[2].title.set_fontsize(9)
     axes[2].legend(fontsize=8)
     overall = read_table(summary)[0]
     fig.suptitle(
         "Figure 6: specificity test. Near-identical heatmaps mean the distances reflect the architecture, not the "
         f"initialisation.\nOver all {overall['pairs']} pairs of {overall['models']} models (95 % intervals, models "
-        f"resampled): rho at layer {layer} "
+        f"resampled): rho at {_named(layer, names)} "
         f"{_interval(overall, 'rho_layer')}, over all layers {_interval(overall, 'rho_overall')}; "
         f"permutation p = {overall['p_value']:.3g}",
         fontsize=10,
     )
     save_figure(fig, out)
     n = len(w)
-    write_table(
-        table,
-        [
-            {"layer_i": i, "layer_j": j, "within_A": w[i, j], "cross_A_B": c[i, j], "rho_row_i": rho[i]}
-            for i in range(n)
-            for j in range(n)
-        ],
-    )
+    rows = [
+        {"layer_i": i, "layer_j": j, "within_A": w[i, j], "cross_A_B": c[i, j], "rho_row_i": rho[i]}
+        for i in range(n)
+        for j in range(n)
+    ]
+    write_table(table, _name_columns(rows, names, "layer_i", "layer_j"))
 
 
-def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) -> None:
-    """Figure 7 from a sensitivity curves CSV, copied beside the figure as its table."""
+def figure_sensitivity(
+    curves: Path, metric_label: str, out: Path, table: Path, names: Sequence[str] | None = None
+) -> None:
+    """Figure 7 from a sensitivity curves CSV, copied beside the figure as its table (with the layers' feature
+    nodes, ``names``, for a user's models)."""
     rows = read_table(curves)
-    write_table(table, rows)
+    write_table(table, _name_columns(rows, names, "layer"))
     layers = sorted({r["layer"] for r in rows})
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, constrained_layout=True)
     for ax, layer in zip(axes[0], layers):
@@ -151,7 +186,7 @@ def figure_sensitivity(curves: Path, metric_label: str, out: Path, table: Path) 
         ax.set(
             xlabel="fraction of principal components deleted (k / c)",
             ylabel=metric_label,
-            title=f"layer {layer} (c = {mine[0]['channels']}): {verdict}",
+            title=f"{_named(layer, names)} (c = {mine[0]['channels']}): {verdict}",
             xlim=(0, 1),
         )
         ax.title.set_fontsize(9)
@@ -435,15 +470,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     needed.add_argument("--tables", type=Path, nargs="+", required=True, help="seeds_needed tables (.csv)")
     difference = sub.add_parser("difference", help="trained minus untrained specificity")
     difference.add_argument("--tables", type=Path, nargs="+", required=True, help="difference tables (.csv)")
+    for command in (fig5, fig6, fig7):
+        command.add_argument("--layer-names", nargs="+", help="the layers' feature nodes (a user's models)")
     add_figure_outputs(fig5, fig6, fig7, compare, control, needed, difference)
     args = parser.parse_args(argv)
     use_file_backend()
     if args.command == "within-heatmap":
-        figure_within_heatmap(args.within, args.out, args.table)
+        figure_within_heatmap(args.within, args.out, args.table, args.layer_names)
     elif args.command == "specificity-heatmaps":
-        figure_specificity_heatmaps(args.within, args.cross, args.other, args.layer, args.summary, args.out, args.table)
+        figure_specificity_heatmaps(
+            args.within, args.cross, args.other, args.layer, args.summary, args.out, args.table, args.layer_names
+        )
     elif args.command == "sensitivity":
-        figure_sensitivity(args.curves, args.label, args.out, args.table)
+        figure_sensitivity(args.curves, args.label, args.out, args.table, args.layer_names)
     elif args.command == "comparison":
         comparison(args.specificity, args.sensitivity, args.out, args.table)
     elif args.command == "seeds-needed":

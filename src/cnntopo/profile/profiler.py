@@ -197,10 +197,12 @@ def main(argv: list[str] | None = None) -> None:
         pre = info.preprocessing
         test_set = read_class_folders(args.image_folder, pre.crop, pre.resize, pre.mean, pre.std)
         described = f"torchvision {args.arch} ({info.weights})"
+        predicted = info.output_names(test_set.classes)
     else:
         test_set = load_dataset(json.loads(args.data), train=False)
         model, spec, _ = load_model(args.weights)
         described = f"{args.weights} ({spec.arch})"
+        predicted = list(test_set.classes)  # the project's models are trained on the data's classes
     network = trace_network(model)
     chosen = profile_subset(test_set.labels, args.images_per_class, args.seed)
     sets: dict[str, list[ProfileSet]] = {kind: [] for kind in args.kinds}
@@ -238,6 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         labels=test_set.labels[chosen],
         index=chosen,
         classes=np.array(test_set.classes),
+        prediction_classes=np.array(predicted),
     )
     write_table(args.out_dir / "profiles.csv", rows)
     print(f"profiled {len(chosen)} images of {described}, kinds {args.kinds}", file=sys.stderr)

@@ -8,6 +8,14 @@ bar. Optional kernel ``g(x) = 1 - exp(-x / (2 sigma))`` with sigma the standard 
 the finite off-diagonal distances (``sigma_with_diagonal``: upstream's, zeros included).
 Persistence images (Adams et al. 2017) of H1 in (birth, persistence) coordinates are
 computed on one grid for a whole run, so that images compare.
+
+Graphs of up to ``exact_vertices`` vertices get the exact diagrams of the dense distance matrix.
+A larger graph (an element profile of a 224 px network holds 10^5-10^6 neurons, whose dense matrix
+would take hundreds of GiB) never gets a dense matrix: its H0 is still exact, read from the
+graph's minimum spanning tree (a VR complex of a shortest-path metric connects two vertices at
+scale t exactly when the graph's edges of length <= t do), and its H1 is the H1 of the VR complex
+of ``landmarks`` vertices chosen by farthest-point sampling in the graph metric, one Dijkstra
+search per landmark (docs/method.md, Profile graphs and their topology).
 """
 
 from __future__ import annotations
@@ -71,11 +79,18 @@ def kernel_distances(distances: np.ndarray, sigma_with_diagonal: bool = False) -
     finite = np.isfinite(distances)
     values = distances[finite] if sigma_with_diagonal else distances[finite & off_diagonal]
     sigma = float(values.std()) if values.size else 0.0
+    return kernel_transform(distances, sigma), sigma
+
+
+def kernel_transform(distances: np.ndarray, sigma: float) -> np.ndarray:
+    """``1 - exp(-d / (2 sigma))`` elementwise, ``inf`` kept; all finite entries 0 where ``sigma`` is 0."""
+    finite = np.isfinite(distances)
+    out = np.full(distances.shape, np.inf)
     if sigma == 0.0:
-        return np.where(finite, 0.0, np.inf), sigma
-    out = np.full_like(distances, np.inf)
-    out[finite] = 1.0 - np.exp(-distances[finite] / (2.0 * sigma))
-    return out, sigma
+        out[finite] = 0.0
+    else:
+        out[finite] = 1.0 - np.exp(-distances[finite] / (2.0 * sigma))
+    return out
 
 
 def graph_diagrams(distances: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
@@ -132,24 +147,85 @@ def persistence_image(diagram: np.ndarray, grid: ImageGrid) -> np.ndarray:
     return np.einsum("k,kb,kp->bp", weight, mass_b, mass_p)
 
 
+EXACT_VERTICES = 2000  # dense distances of 2000 vertices: 32 MB, ripser's H1 in seconds
+LANDMARKS = 200
+
+
+def minimum_spanning_h0(graph: sparse.csr_matrix) -> np.ndarray:
+    """The exact H0 diagram (k, 2) of the VR filtration of a graph's shortest-path metric: one bar
+    [0, length) per minimum-spanning-tree edge and one infinite bar per connected component."""
+    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+    deaths = np.sort(minimum_spanning_tree(graph).data)
+    components = connected_components(graph, directed=False)[0] if graph.shape[0] else 0
+    finite = np.column_stack([np.zeros(len(deaths)), deaths])
+    return np.vstack([finite, np.tile([0.0, np.inf], (components, 1))])
+
+
+def farthest_point_landmarks(graph: sparse.csr_matrix, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` vertices chosen by farthest-point sampling in the graph metric, and their (count, count)
+    shortest-path distances (``inf`` between components). The first is drawn (seeded); each next one is
+    the vertex farthest from those chosen, an unreached component first. Components of fewer than 3
+    vertices hold no cycle and give no landmark."""
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    candidates = np.flatnonzero(sizes[labels] >= 3)
+    count = min(count, len(candidates))
+    nearest = np.full(graph.shape[0], -np.inf)
+    nearest[candidates] = np.inf
+    chosen = np.empty(count, np.int64)
+    distances = np.zeros((count, count))
+    if count:
+        chosen[0] = np.random.default_rng(seed).choice(candidates)
+    for k in range(count):
+        # The graph is symmetric, so a directed search gives the undirected distances, faster.
+        row = dijkstra(graph, directed=True, indices=chosen[k])
+        distances[k, :k] = distances[:k, k] = row[chosen[:k]]
+        nearest = np.minimum(nearest, row)  # -inf (no candidate) stays
+        if k + 1 < count:
+            chosen[k + 1] = int(np.argmax(nearest))
+    return chosen, distances
+
+
 def profile_topology(
-    profile: Profile, weighting: str, kernel: bool, sigma_with_diagonal: bool = False
+    profile: Profile,
+    weighting: str,
+    kernel: bool,
+    sigma_with_diagonal: bool = False,
+    exact_vertices: int = EXACT_VERTICES,
+    landmarks: int = LANDMARKS,
+    seed: int = 0,
 ) -> tuple[list[np.ndarray], dict[str, float]]:
-    """Diagrams (H0, H1) of one profile graph and its summary numbers."""
-    distances = graph_distances(profile_graph(profile, weighting))
+    """Diagrams (H0, H1) of one profile graph and its summary numbers: exact up to ``exact_vertices``
+    vertices, above them exact H0 and the H1 of ``landmarks`` farthest-point landmarks (``seed``: the
+    first landmark); ``landmarks`` in the summary is 0 where the diagrams are exact."""
+    graph = profile_graph(profile, weighting)
+    exact = graph.shape[0] <= exact_vertices
+    if exact:
+        distances = graph_distances(graph)
+    else:
+        chosen, distances = farthest_point_landmarks(graph, landmarks, seed)
     sigma = float("nan")
     if kernel:
         distances, sigma = kernel_distances(distances, sigma_with_diagonal)
     diagrams = graph_diagrams(distances, maxdim=1)
+    if not exact:
+        h0 = minimum_spanning_h0(graph)
+        if kernel:  # a monotone map of the distances moves every death by the same map
+            h0[:, 1] = kernel_transform(h0[:, 1], sigma)
+        diagrams = [h0, diagrams[1]]
     components = int(np.isinf(diagrams[0][:, 1]).sum()) if len(diagrams[0]) else 0
     return diagrams, {
-        "vertices": len(distances),
+        "vertices": graph.shape[0],
         "edges": len(profile.synapses),
         "components": components,
         "h0_points": len(diagrams[0]),
         "h1_points": len(diagrams[1]),
         "h1_max_persistence": float((diagrams[1][:, 1] - diagrams[1][:, 0]).max()) if len(diagrams[1]) else 0.0,
         "kernel_sigma": sigma,
+        "landmarks": 0 if exact else len(chosen),
     }
 
 
@@ -162,7 +238,13 @@ def _diagrams_main(args) -> None:
     arrays, rows = {}, []
     for image in progress_bar(range(len(profiles)), desc="profile graph PH", unit="graph"):
         diagrams, summary = profile_topology(
-            profiles.profile(image), args.weighting, args.kernel, args.sigma_with_diagonal
+            profiles.profile(image),
+            args.weighting,
+            args.kernel,
+            args.sigma_with_diagonal,
+            args.exact_vertices,
+            args.landmarks,
+            seed=image,
         )
         arrays[f"h0_{image}"], arrays[f"h1_{image}"] = diagrams[0], diagrams[1]
         rows.append({"image": image, "label": int(profiles.labels[image]), **summary})
@@ -205,6 +287,10 @@ def main(argv: list[str] | None = None) -> None:
     diagrams.add_argument("--weighting", choices=WEIGHTINGS, default="inverted")
     diagrams.add_argument("--kernel", action="store_true", help="apply 1 - exp(-d / 2 sigma)")
     diagrams.add_argument("--sigma-with-diagonal", action="store_true", help="upstream's sigma (zeros included)")
+    diagrams.add_argument(
+        "--exact-vertices", type=int, default=EXACT_VERTICES, help="larger graphs: exact H0, landmark H1"
+    )
+    diagrams.add_argument("--landmarks", type=int, default=LANDMARKS, help="landmarks of the H1 of a larger graph")
     diagrams.add_argument("--out", type=Path, required=True, help="diagrams .npz (h0_I, h1_I per image I)")
     diagrams.add_argument("--table", type=Path, required=True, help="per-graph summary CSV")
     images = sub.add_parser("images", help="H1 persistence images of several diagram files on one grid")

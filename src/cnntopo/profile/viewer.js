@@ -84,10 +84,17 @@ function option(select, value, label) {
 function setup() {
   for (const model of Object.keys(DATA.models)) option($("model"), model, model);
   for (const kind of DATA.kinds) option($("kind"), kind, kind);
-  option($("class"), "all", "all classes");
-  DATA.classes.forEach((name, i) => option($("class"), String(i), name));
-  for (const id of ["model", "kind", "class"]) $(id).addEventListener("change", render);
+  for (const id of ["kind", "class"]) $(id).addEventListener("change", render);
+  $("model").addEventListener("change", () => { classMenu(); render(); });
+  classMenu();
   render();
+}
+
+// Each model has its own image folders (a torchvision entry its own tree): the class menu follows the model.
+function classMenu() {
+  const menu = $("class"); menu.replaceChildren();
+  option(menu, "all", "all classes");
+  DATA.models[$("model").value].classes.forEach((name, i) => option(menu, String(i), name));
 }
 
 function render() {
@@ -98,22 +105,22 @@ function render() {
   const rows = $("rows"); rows.innerHTML = "";
   if (!entry) { summary.textContent = `no ${kind} profiles for this model`; return; }
   const heat = canvas(300, 300, "class-by-class Jaccard index of the class profiles' neuron sets");
-  drawHeatmap(heat, entry.jaccard, DATA.classes);
+  drawHeatmap(heat, entry.jaccard, model.classes);
   const box = document.createElement("div"); box.className = "panel";
   box.innerHTML = `<h3>Class profiles: Jaccard index (${kind})</h3>`; box.appendChild(heat); summary.appendChild(box);
   if (entry.mean_images) {
     const means = document.createElement("div"); means.className = "panel";
     means.innerHTML = `<h3>Mean H1 persistence image per class</h3>`;
     entry.mean_images.forEach((values, i) => {
-      const fig = document.createElement("figure"); const c = canvas(70, 70, DATA.classes[i]);
+      const fig = document.createElement("figure"); const c = canvas(70, 70, model.classes[i]);
       drawImage(c, values, DATA.grid.shape, entry.image_max); fig.appendChild(c);
-      const cap = document.createElement("figcaption"); cap.textContent = DATA.classes[i]; fig.appendChild(cap);
+      const cap = document.createElement("figcaption"); cap.textContent = model.classes[i]; fig.appendChild(cap);
       means.appendChild(fig);
     });
     summary.appendChild(means);
   }
   let shown = 0;
-  DATA.classes.forEach((name, label) => {
+  model.classes.forEach((name, label) => {
     if (only !== "all" && Number(only) !== label) return;
     const members = entry.rows.filter((r) => model.labels[r.image] === label);
     if (!members.length) return;
@@ -121,16 +128,21 @@ function render() {
     for (const r of members) {
       const row = document.createElement("div"); row.className = "row"; row.dataset.image = r.image;
       const img = document.createElement("img"); img.src = model.thumbnails[r.image]; img.className = "input";
-      img.title = `test image ${model.index[r.image]}, predicted ${DATA.classes[model.predictions[r.image]]}`;
+      const predicted = model.prediction_classes[model.predictions[r.image]];
+      img.title = `test image ${model.index[r.image]}, predicted ${predicted}`;
       row.appendChild(img);
       if (r.graph) {
         const gc = canvas(260, 110, "profile graph: layers left (input) to right (logits)"); drawGraph(gc, r.graph, model.layers); row.appendChild(gc);
         const dc = canvas(110, 110, "persistence diagram: H0 blue, H1 red"); drawDiagram(dc, r.dgm, entry.diagram_max); row.appendChild(dc);
         const pc = canvas(110, 110, "H1 persistence image (birth across, persistence up)"); drawImage(pc, r.image_values, DATA.grid.shape, entry.image_max); row.appendChild(pc);
       }
+      // Built from text nodes: a class name (a folder's, the user's) is never read as markup.
       const text = document.createElement("div"); text.className = "numbers";
-      text.innerHTML = `predicted <b>${DATA.classes[model.predictions[r.image]]}</b><br>${r.neurons} neurons<br>${r.synapses} synapses` +
-        (r.graph ? `<br>${r.h1} H1 points<br>${r.components} components` : "");
+      const name = document.createElement("b"); name.textContent = predicted;
+      text.append("predicted ", name);
+      const lines = [`${r.neurons} neurons`, `${r.synapses} synapses`];
+      if (r.graph) lines.push(`${r.h1} H1 points`, `${r.components} components`);
+      for (const line of lines) text.append(document.createElement("br"), line);
       row.appendChild(text); rows.appendChild(row); shown += 1;
     }
   });

@@ -49,6 +49,8 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
     """Everything the page shows for one model."""
     with np.load(root / model / "images.npz") as images:
         entry = {
+            "classes": [str(c) for c in images["classes"]],  # the labels: this model's image folders
+            "prediction_classes": [str(c) for c in images["prediction_classes"]],  # the model's outputs
             "labels": images["labels"].tolist(),
             "index": images["index"].tolist(),
             "thumbnails": [png_data_uri(im) for im in images["images"]],
@@ -144,10 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     grid = json.loads(args.grid.read_text())
-    with np.load(args.root / args.models[0] / "images.npz") as images:
-        classes = [str(c) for c in images["classes"]]
     data = {
-        "classes": classes,
         "kinds": args.kinds,
         "grid": {"shape": [len(grid["birth_edges"]) - 1, len(grid["persistence_edges"]) - 1]},
         "models": {model: model_entry(args.root, model, args.kinds) for model in args.models},

@@ -53,6 +53,13 @@ def trajectory_branch(ph: Mapping[str, Any], epoch: int) -> str:
     return "ph_untrained" if epoch == 0 and ph["controls"]["untrained"] else f"ph_epoch{epoch}"
 
 
+def metric_representations(ph: Mapping[str, Any], metric: str) -> list[str]:
+    """The point clouds a PH metric compares (cnntopo.ph.sampling): SW's diagrams' or the cloud metrics'."""
+    from cnntopo.ph.similarity import METRICS
+
+    return ph["sw"]["representations"] if METRICS[metric].reads == "diagrams" else ph["representations"]
+
+
 def snapshot_epoch(branch: str) -> int | None:
     """E of a snapshot branch ``ph_epochE``; None for the other branches."""
     match = SNAPSHOT_BRANCH.fullmatch(branch)

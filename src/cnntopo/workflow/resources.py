@@ -447,5 +447,8 @@ def profile_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
 
 
 def profile_topology_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    """Ripser on graphs of up to a few thousand vertices: bounded by 5 s a graph."""
-    return max(5, math.ceil(config["profile"]["images_per_class"] * 10 * 5 / 60))
+    """Ripser on graphs of up to exact_vertices vertices: 5 s a graph; above them (a torchvision model's
+    profiles) a Dijkstra search of up to 0.25 s per landmark (measured: 0.1-0.2 s at 240k vertices)."""
+    profile = config["profile"]
+    seconds = 5 if _torchvision_entry(config, wildcards) is None else max(5, 0.25 * profile["landmarks"])
+    return max(5, math.ceil(_profiled_classes(config, wildcards) * profile["images_per_class"] * seconds / 60))

@@ -1,15 +1,56 @@
-"""What a finished run prints: specificity beside the paper's values, the comparison of metrics, mapper purity."""
+"""What a finished run prints: specificity beside the paper's values, the comparison of metrics, mapper purity,
+and the outputs of settings no longer in the config."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from cnntopo.io import read_table
+from cnntopo.workflow.config import metric_representations
+from cnntopo.workflow.graphs import graph_sources
+
+_PH_RESULTS = ("distances", "specificity", "sensitivity", "figures")
 
 
-def run_summary(results: Path, metrics: Sequence[str]) -> str:
-    """The summary of the results under ``results`` (the PH branch's ``metrics``); empty parts are left out."""
+def stale_outputs(results: Path, config: Mapping[str, Any]) -> list[Path]:
+    """Outputs under ``results`` that the config no longer makes, whichever branches run: profiles of a model
+    or kind, mapper graphs of a variant, PH results of a metric or representation that it does not name.
+    They are left in place (a run never deletes what it did not write in this run) and listed."""
+    stale = []
+    profile = config["profile"]
+    models = {m.replace("/", "-") for m in profile["models"]} | {m["name"] for m in profile["torchvision"]}
+    for folder in sorted(p for p in (results / "profiles").glob("*") if p.is_dir()):
+        if folder.name not in models:
+            stale.append(folder)
+            continue
+        kinds = set(profile["kinds"])
+        stale += sorted(p for p in folder.iterdir() if p.name.split(".")[0] not in kinds | {"images", "profiles"})
+    variants = set(graph_sources(config))
+    graphs = results / "mapper" / "graphs"
+    for folder in sorted(p for p in graphs.glob("*") if p.is_dir()):
+        if folder.name in variants:
+            continue
+        inner = sorted(p for p in folder.iterdir() if p.is_dir())
+        if not inner or not any(f"{folder.name}/{p.name}" in variants for p in inner):
+            stale.append(folder)
+        else:
+            stale += [p for p in inner if f"{folder.name}/{p.name}" not in variants]
+    ph = config["ph"]
+    for kind in _PH_RESULTS:
+        for folder in sorted(p for p in (results / kind / "ph").glob("*") if p.is_dir()):
+            if folder.name not in ph["metrics"]:
+                stale.append(folder)
+                continue
+            known = set(metric_representations(ph, folder.name))
+            stale += sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in known)
+    return stale
+
+
+def run_summary(results: Path, metrics: Sequence[str], stale: Sequence[Path] = ()) -> str:
+    """The summary of the results under ``results`` (the PH branch's ``metrics``) and the ``stale`` outputs;
+    empty parts are left out."""
     parts = []
     purity = results / "figures/mapper/figure12_purity.csv"
     if purity.exists():
@@ -40,4 +81,9 @@ def run_summary(results: Path, metrics: Sequence[str]) -> str:
     for table in (results / "comparison/ph/comparison.csv", results / "paper_vs_run.csv"):
         if table.exists():
             parts.append(f"\n{table}:\n{table.read_text()}")
+    if stale:
+        listed = "\n".join(f"  {path}" for path in stale)
+        parts.append(
+            f"\nOutputs of settings no longer in the config, left in place (delete them if unwanted):\n{listed}"
+        )
     return "\n".join(parts)
