@@ -448,7 +448,8 @@ def profile_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
 
 def profile_topology_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
     """Ripser on graphs of up to exact_vertices vertices: 5 s a graph; above them (a torchvision model's
-    profiles) a Dijkstra search of up to 0.25 s per landmark (measured: 0.1-0.2 s at 240k vertices)."""
+    element profiles) one Dijkstra search per landmark, counted at 1 s (benchmarks/profile_topology.py:
+    0.14 s at resnet18's 393k vertices, 0.72 s at vgg16's 1.27M)."""
     profile = config["profile"]
-    seconds = 5 if _torchvision_entry(config, wildcards) is None else max(5, 0.25 * profile["landmarks"])
+    seconds = 5 if _torchvision_entry(config, wildcards) is None else max(5, 1.0 * profile["landmarks"])
     return max(5, math.ceil(_profiled_classes(config, wildcards) * profile["images_per_class"] * seconds / 60))
