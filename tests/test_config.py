@@ -88,6 +88,10 @@ def test_defaults_are_filled_into_nested_sections(schema):
             "generalisation.models: r (resnet50) has no default layer",
         ),
         (
+            {"generalisation": {"models": [{"name": "full", "arch": "alexnet"}]}},
+            "generalisation.models: 'full' is also a graph variant of the mapper model",
+        ),
+        (
             {"profile": {"torchvision": [{"name": "a", "arch": "vgg16", "images": "x"}] * 2}},
             "profile.torchvision: the name 'a' is used twice",
         ),

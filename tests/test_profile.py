@@ -133,6 +133,16 @@ def test_cumulative_selection_keeps_the_next_and_skips_zeros():
     assert weights.tolist() == pytest.approx([5 / 8, 3 / 8])
 
 
+def test_residual_adds_are_named_after_their_block():
+    from cnntopo.networks.models import build_model
+    from cnntopo.networks.torchvision_compat import torchvision_submodule
+
+    blocks = [f"layer{stage}.{block}" for stage in (1, 2, 3, 4) for block in (0, 1)]
+    for model in (torchvision_submodule("models").resnet18(), build_model("resnet18_conv_shortcut", 4, 10)):
+        adds = [layer.name for layer in trace_network(model).layers if layer.op == "add"]
+        assert adds == [f"{block}.add" for block in blocks]  # not layer2.0.downsample.add
+
+
 def test_unsupported_layer_names_module_and_type():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Tanh(), nn.Flatten(), nn.LazyLinear(2))
     with pytest.raises(UnsupportedLayerError, match=r"'1' of type Tanh"):

@@ -175,8 +175,11 @@ def trace_network(model: nn.Module) -> Network:
         elif node.op == "call_module":
             name = node.target
         else:
-            # A function node is named after the block of its latest input: layer1.0.add.
-            parent = layers[max(inputs)].name.rpartition(".")[0] if inputs else ""
+            # A function node is named after the module whose forward calls it (torch.fx records the module
+            # stack): the residual add of a block with a downsample branch is layer2.0.add, not a part of
+            # the branch that its latest input comes from.
+            stack = list(node.meta.get("nn_module_stack", {}).values())
+            parent = stack[-1][0] if stack else ""
             name = f"{parent}.{node.name.rstrip('_0123456789')}" if parent else node.name
         layers.append(ProfileLayer(len(layers), name, kind, node.name, node.name, inputs, module, node))
         layer_of[node.name] = len(layers) - 1

@@ -202,8 +202,17 @@ def _profile_model_problems(config: Mapping[str, Any]) -> list[str]:
 
 
 def _generalisation_problems(config: Mapping[str, Any]) -> list[str]:
+    from cnntopo.workflow.graphs import graph_sources
+
     models = config["generalisation"]["models"]
     problems = _twice("generalisation.models", [m["name"] for m in models])
+    project = {variant for variant, source in graph_sources(config).items() if source.model is None}
+    problems += [
+        f"generalisation.models: {m['name']!r} is also a graph variant of the mapper model: both would write "
+        f"results/mapper/graphs/{m['name']}/ - rename the model"
+        for m in models
+        if m["name"] in project
+    ]
     if "generalisation" in config["branches"]:
         if not models:
             problems.append("generalisation.models: the generalisation branch needs at least one model")
