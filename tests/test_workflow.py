@@ -536,6 +536,8 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
 
 
 def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
+    import json
+
     from browser import Browser, chromium_executable
     from cnntopo.io import read_table
     from cnntopo.profile.profiles import load_profiles
@@ -555,10 +557,30 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|<script src""", html)
     if chromium_executable() is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    data = json.loads(html.split('<script type="application/json" id="profile-data">', 1)[1].split("</script>", 1)[0])
+    first = data["models"]["ph-seed1"]
+    wrong = sum(p != label for p, label in zip(first["predictions"], first["labels"]))
+    assert first["outputs_are_classes"]
     with Browser(1400, 1000) as browser:
         browser.open(root / "viewer.html", "document.getElementById('count').textContent.length > 0")
         assert browser.evaluate("document.getElementById('count').textContent") == "30 images"
         assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 90
+        # Misclassified rows are marked, and the filter shows them alone.
+        assert browser.evaluate("document.querySelectorAll('.row.misclassified').length") == wrong
+        browser.evaluate(
+            "document.getElementById('wrong').checked = true;"
+            "document.getElementById('wrong').dispatchEvent(new Event('change'))"
+        )
+        assert browser.evaluate("document.querySelectorAll('.row').length") == wrong
+        browser.evaluate(
+            "document.getElementById('wrong').checked = false;"
+            "document.getElementById('wrong').dispatchEvent(new Event('change'))"
+        )
+        # A kind whose graphs have no cycle says so instead of showing blank images.
+        acyclic = all(r["h1"] == 0 for r in first["kinds"]["element"]["rows"])
+        assert browser.evaluate("document.querySelectorAll('#summary .note').length") == int(acyclic)
+        # Colour bars beside the Jaccard heatmap and the persistence images.
+        assert browser.evaluate("document.querySelectorAll('canvas[title^=\"colour scale\"]').length") == 2
         browser.evaluate(
             "document.getElementById('class').value = '4';"
             "document.getElementById('class').dispatchEvent(new Event('change'))"
@@ -571,6 +593,13 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
         assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
         shot = browser.screenshot(root / "viewer_screenshot.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
+        # At a device pixel ratio of 2 a canvas has twice the pixels of its CSS size: it stays sharp.
+        browser.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=2, mobile=False)
+        browser.open(root / "viewer.html", "document.getElementById('count').textContent.length > 0")
+        sizes = browser.evaluate(
+            "(() => { const c = document.querySelector('.row canvas'); return [c.width, c.style.width]; })()"
+        )
+        assert sizes == [520, "260px"]
     assert shot.stat().st_size > 20_000
 
 

@@ -15,17 +15,39 @@ function colour(t) {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
+// A canvas of width x height CSS pixels, backed by that many device pixels (sharp at any pixel ratio);
+// its drawing functions work in CSS pixels (c.w, c.h) through pen(c).
 function canvas(width, height, title) {
-  const c = document.createElement("canvas");
-  c.width = width; c.height = height; c.title = title || "";
+  const c = document.createElement("canvas"), ratio = window.devicePixelRatio || 1;
+  c.w = width; c.h = height; c.title = title || "";
+  c.width = Math.round(width * ratio); c.height = Math.round(height * ratio);
+  c.style.width = `${width}px`; c.style.height = `${height}px`;
+  return c;
+}
+
+function pen(c) {
+  const g = c.getContext("2d"), ratio = c.width / c.w;
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return g;
+}
+
+// A number for an axis or a colour bar: 3 significant digits.
+const tick = (x) => Number(x.toPrecision(3)).toString();
+
+// A vertical colour bar from 0 (bottom) to vmax (top), labelled at both ends.
+function colourBar(height, vmax, title) {
+  const c = canvas(46, height, title), g = pen(c), top = 8, bottom = height - 8;
+  for (let y = top; y < bottom; y++) { g.fillStyle = colour((bottom - y) / (bottom - top)); g.fillRect(2, y, 10, 1); }
+  g.fillStyle = "#333"; g.font = "9px sans-serif";
+  g.fillText(tick(vmax), 14, top + 6); g.fillText("0", 14, bottom);
   return c;
 }
 
 function drawGraph(c, graph, nLayers) {
-  const g = c.getContext("2d");
-  g.fillStyle = "#fff"; g.fillRect(0, 0, c.width, c.height);
-  const px = (v) => 8 + (v[0] / Math.max(1, nLayers - 1)) * (c.width - 16);
-  const py = (v) => c.height - 8 - v[1] * (c.height - 16);
+  const g = pen(c);
+  g.fillStyle = "#fff"; g.fillRect(0, 0, c.w, c.h);
+  const px = (v) => 8 + (v[0] / Math.max(1, nLayers - 1)) * (c.w - 16);
+  const py = (v) => c.h - 8 - v[1] * (c.h - 16);
   g.strokeStyle = "rgba(80,80,80,0.35)"; g.lineWidth = 0.6;
   g.beginPath();
   for (const [a, b] of graph.e) {
@@ -35,14 +57,14 @@ function drawGraph(c, graph, nLayers) {
   g.fillStyle = "#c0392b";
   for (const v of graph.v) { g.beginPath(); g.arc(px(v), py(v), 1.6, 0, 2 * Math.PI); g.fill(); }
   g.fillStyle = "#555"; g.font = "9px sans-serif";
-  g.fillText("input", 2, c.height - 1); g.fillText("logits", c.width - 28, c.height - 1);
+  g.fillText("input", 2, c.h - 1); g.fillText("logits", c.w - 28, c.h - 1);
 }
 
 function drawDiagram(c, dgm, top) {
-  const g = c.getContext("2d");
-  g.fillStyle = "#fff"; g.fillRect(0, 0, c.width, c.height);
-  const s = (x) => 10 + (x / top) * (c.width - 20);
-  const y = (x) => c.height - 10 - (x / top) * (c.height - 20);
+  const g = pen(c);
+  g.fillStyle = "#fff"; g.fillRect(0, 0, c.w, c.h);
+  const s = (x) => 14 + (x / top) * (c.w - 24);
+  const y = (x) => c.h - 12 - (x / top) * (c.h - 22);
   g.strokeStyle = "#999"; g.beginPath(); g.moveTo(s(0), y(0)); g.lineTo(s(top), y(top)); g.stroke();
   g.strokeStyle = "#ccc"; g.setLineDash([3, 3]); g.beginPath(); g.moveTo(s(0), y(top)); g.lineTo(s(top), y(top)); g.stroke();
   g.setLineDash([]);
@@ -50,31 +72,39 @@ function drawDiagram(c, dgm, top) {
   for (const d of dgm.h0) dot(0, d === null ? top : d, "rgba(31,119,180,0.7)");
   for (const [b, d] of dgm.h1) dot(b, d, "rgba(214,39,40,0.85)");
   g.fillStyle = "#555"; g.font = "9px sans-serif";
-  g.fillText("birth", c.width - 30, c.height - 1); g.fillText("death", 1, 9);
+  // Axis values: 0 at the origin, the common top of every diagram of this kind at both axes' ends.
+  g.fillText("0", s(0) - 8, c.h - 2); g.fillText(tick(top), s(top) - 14, c.h - 2); g.fillText(tick(top), 1, y(top) + 3);
+  g.fillText("birth", c.w / 2 - 10, c.h - 2); g.fillText("death", 16, 9);
 }
 
 function drawImage(c, values, shape, vmax) {
   // values: flattened (birth, persistence) pixels; persistence upward.
-  const g = c.getContext("2d");
-  const [nb, np] = shape, w = c.width / nb, h = c.height / np;
+  const g = pen(c);
+  const [nb, np] = shape, w = c.w / nb, h = c.h / np;
   for (let i = 0; i < nb; i++) for (let j = 0; j < np; j++) {
     g.fillStyle = colour(vmax > 0 ? values[i * np + j] / vmax : 0);
-    g.fillRect(i * w, c.height - (j + 1) * h, Math.ceil(w), Math.ceil(h));
+    g.fillRect(i * w, c.h - (j + 1) * h, w + 0.5, h + 0.5);
   }
 }
 
+// The colour scale is set by the off-diagonal entries (a class against another); the diagonal, a class
+// profile against itself (1.00), is drawn grey so that it does not swamp them. Returns the scale's top.
 function drawHeatmap(c, matrix, names) {
-  const g = c.getContext("2d"), n = matrix.length, m = 22, cell = (c.width - m) / n;
-  g.fillStyle = "#fff"; g.fillRect(0, 0, c.width, c.height);
+  const g = pen(c), n = matrix.length, m = 22, cell = (c.w - m) / n;
+  const off = matrix.flatMap((row, a) => row.filter((_, b) => a !== b));
+  const vmax = Math.max(...off.filter(Number.isFinite), 1e-9);
+  g.fillStyle = "#fff"; g.fillRect(0, 0, c.w, c.h);
   g.font = "9px sans-serif";
   for (let a = 0; a < n; a++) {
     g.fillStyle = "#333"; g.fillText(names[a], 2, m + (a + 0.65) * cell); g.fillText(names[a], m + (a + 0.3) * cell, 12);
     for (let b = 0; b < n; b++) {
-      g.fillStyle = colour(matrix[a][b]); g.fillRect(m + b * cell, m + a * cell, cell - 1, cell - 1);
-      g.fillStyle = matrix[a][b] > 0.6 ? "#000" : "#fff";
+      const t = matrix[a][b] / vmax;
+      g.fillStyle = a === b ? "#bbb" : colour(t); g.fillRect(m + b * cell, m + a * cell, cell - 1, cell - 1);
+      g.fillStyle = a === b || t > 0.6 ? "#000" : "#fff";
       g.fillText(matrix[a][b].toFixed(2), m + b * cell + 2, m + (a + 0.65) * cell);
     }
   }
+  return vmax;
 }
 
 function option(select, value, label) {
@@ -84,7 +114,7 @@ function option(select, value, label) {
 function setup() {
   for (const model of Object.keys(DATA.models)) option($("model"), model, model);
   for (const kind of DATA.kinds) option($("kind"), kind, kind);
-  for (const id of ["kind", "class"]) $(id).addEventListener("change", render);
+  for (const id of ["kind", "class", "wrong"]) $(id).addEventListener("change", render);
   $("model").addEventListener("change", () => { classMenu(); render(); });
   classMenu();
   render();
@@ -99,15 +129,19 @@ function classMenu() {
 
 function render() {
   const model = DATA.models[$("model").value];
-  const kind = $("kind").value, only = $("class").value;
+  const kind = $("kind").value, only = $("class").value, wrongOnly = $("wrong").checked;
+  $("wrong").disabled = !model.outputs_are_classes;  // enum-named outputs (ImageNet's) are not the folders'
+  const misclassified = (image) => model.outputs_are_classes && model.predictions[image] !== model.labels[image];
   const entry = model.kinds[kind];
   const summary = $("summary"); summary.innerHTML = "";
   const rows = $("rows"); rows.innerHTML = "";
   if (!entry) { summary.textContent = `no ${kind} profiles for this model`; return; }
   const heat = canvas(300, 300, "class-by-class Jaccard index of the class profiles' neuron sets");
-  drawHeatmap(heat, entry.jaccard, model.classes);
+  const heatTop = drawHeatmap(heat, entry.jaccard, model.classes);
   const box = document.createElement("div"); box.className = "panel";
-  box.innerHTML = `<h3>Class profiles: Jaccard index (${kind})</h3>`; box.appendChild(heat); summary.appendChild(box);
+  box.innerHTML = `<h3>Class profiles: Jaccard index (${kind})</h3>`; box.appendChild(heat);
+  box.appendChild(colourBar(300, heatTop, "colour scale of the off-diagonal entries (the grey diagonal is 1)"));
+  summary.appendChild(box);
   if (entry.mean_images) {
     const means = document.createElement("div"); means.className = "panel";
     means.innerHTML = `<h3>Mean H1 persistence image per class</h3>`;
@@ -117,16 +151,28 @@ function render() {
       const cap = document.createElement("figcaption"); cap.textContent = model.classes[i]; fig.appendChild(cap);
       means.appendChild(fig);
     });
+    means.appendChild(colourBar(90, entry.image_max, "colour scale of every persistence image of this kind"));
     summary.appendChild(means);
+  }
+  const graphs = entry.rows.filter((r) => r.graph);
+  if (graphs.length && graphs.every((r) => r.h1 === 0)) {
+    // A graph without a cycle has no H1: its diagram holds H0 alone and its persistence image is blank.
+    const sizes = graphs.map((r) => r.neurons);
+    const note = document.createElement("p"); note.className = "note";
+    note.textContent = `No ${kind} profile graph of this model has a cycle, so none has H1 points and their ` +
+      `persistence images are blank. These graphs hold ${Math.min(...sizes)}-${Math.max(...sizes)} neurons` +
+      (kind === "spatial" ? ": a spatial profile keeps about one position per layer, a path from the input to the logit." : ".");
+    summary.appendChild(note);
   }
   let shown = 0;
   model.classes.forEach((name, label) => {
     if (only !== "all" && Number(only) !== label) return;
-    const members = entry.rows.filter((r) => model.labels[r.image] === label);
+    const members = entry.rows.filter((r) => model.labels[r.image] === label && (!wrongOnly || misclassified(r.image)));
     if (!members.length) return;
     const head = document.createElement("h2"); head.textContent = `${name} (${members.length} images)`; rows.appendChild(head);
     for (const r of members) {
-      const row = document.createElement("div"); row.className = "row"; row.dataset.image = r.image;
+      const row = document.createElement("div"); row.className = misclassified(r.image) ? "row misclassified" : "row";
+      row.dataset.image = r.image;
       const img = document.createElement("img"); img.src = model.thumbnails[r.image]; img.className = "input";
       const predicted = model.prediction_classes[model.predictions[r.image]];
       img.title = `test image ${model.index[r.image]}, predicted ${predicted}`;
@@ -140,6 +186,10 @@ function render() {
       const text = document.createElement("div"); text.className = "numbers";
       const name = document.createElement("b"); name.textContent = predicted;
       text.append("predicted ", name);
+      if (misclassified(r.image)) {
+        const wrong = document.createElement("span"); wrong.className = "wrong"; wrong.textContent = " (misclassified)";
+        text.append(wrong);
+      }
       const lines = [`${r.neurons} neurons`, `${r.synapses} synapses`];
       if (r.graph) lines.push(`${r.h1} H1 points`, `${r.components} components`);
       for (const line of lines) text.append(document.createElement("br"), line);

@@ -51,6 +51,8 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
         entry = {
             "classes": [str(c) for c in images["classes"]],  # the labels: this model's image folders
             "prediction_classes": [str(c) for c in images["prediction_classes"]],  # the model's outputs
+            # Only where the outputs are the folders' classes can a prediction be called wrong.
+            "outputs_are_classes": images["prediction_classes"].tolist() == images["classes"].tolist(),
             "labels": images["labels"].tolist(),
             "index": images["index"].tolist(),
             "thumbnails": [png_data_uri(im) for im in images["images"]],
@@ -123,13 +125,18 @@ figure {{ display: inline-block; margin: 2px; text-align: center; }}
 .row canvas {{ border: 1px solid #ddd; }}
 img.input {{ width: 64px; height: 64px; image-rendering: pixelated; border: 1px solid #ddd; }}
 .numbers {{ font-size: 11px; color: #444; }}
+.row.misclassified {{ border-left: 4px solid #d55e00; padding-left: 4px; }}
+.wrong {{ color: #a33c00; font-weight: bold; }}
+.note {{ background: #fff7e0; border: 1px solid #e6c270; padding: 6px 10px; max-width: 60em; }}
+#count {{ margin-left: 12px; color: #555; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Each row: the input image, its profile graph (neurons by layer, input left, logits right; edges are
 synapses), the persistence diagram of the graph's shortest-path metric (H0 blue, infinite bars on the
 dashed line; H1 red) and its H1 persistence image on the run's common grid (birth across, persistence up).</p>
 <div class="controls">model <select id="model"></select> neuron kind <select id="kind"></select>
-class <select id="class"></select> <span id="count"></span></div>
+class <select id="class"></select> <label><input type="checkbox" id="wrong"> misclassified only</label>
+<span id="count"></span></div>
 <div id="summary"></div><div id="rows"></div>
 {json_script(data, "profile-data")}
 <script>{script}</script>
