@@ -383,3 +383,42 @@ def test_config_refuses_bad_profile_settings(override, key):
     schema = load_schema(Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml")
     with pytest.raises(ConfigError, match=f"profile.*{key}"):
         validate_config({"profile": override}, schema)
+
+
+def test_a_class_folder_named_like_markup_is_shown_as_text_in_the_viewer(tmp_path):
+    """A folder name is the user's: in every place the viewer writes it (menu, heading, "predicted") it is
+    text, never markup that runs."""
+    from browser import Browser, chromium_executable
+    from cnntopo.pages import png_data_uri
+    from cnntopo.profile.viewer import viewer_html
+
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    name = 'c<img src=x onerror="document.title=42">'
+    model = {
+        "classes": [name, "dog"],
+        "prediction_classes": [name, "dog"],
+        "outputs_are_classes": True,
+        "labels": [0, 1],
+        "predictions": [0, 0],
+        "index": [0, 1],
+        "thumbnails": [png_data_uri(np.zeros((4, 4, 3), np.uint8))] * 2,
+        "layers": 3,
+        "kinds": {
+            "svd": {
+                "jaccard": [[1.0, 0.5], [0.5, 1.0]],
+                "rows": [{"image": i, "neurons": 2, "synapses": 0} for i in range(2)],
+            }
+        },
+    }
+    page = tmp_path / "viewer.html"
+    page.write_text(viewer_html({"kinds": ["svd"], "grid": {"shape": [2, 2]}, "models": {"m": model}}, "viewer"))
+    with Browser(1000, 700) as browser:
+        browser.open(page, "document.getElementById('count').textContent.length > 0")
+        assert browser.evaluate("document.getElementById('count').textContent") == "2 images"
+        assert browser.evaluate("document.title") == "viewer"  # no handler ran
+        assert browser.evaluate("document.querySelectorAll('#rows img').length") == 2  # the thumbnails only
+        shown = browser.evaluate("[...document.querySelectorAll('.numbers b')].map((b) => b.textContent)")
+        assert shown == [name, name]
+        assert browser.evaluate("document.querySelector('#class option[value=\"0\"]').textContent") == name
+        assert browser.evaluate("document.querySelectorAll('.row.misclassified').length") == 1  # dog taken for c<img...
