@@ -3,13 +3,13 @@
 # its profile.torchvision entry.
 import re
 import shlex
-from pathlib import Path
 
 from cnntopo.profile.viewer import GRAPH_KINDS as TOPOLOGY_KINDS
+from cnntopo.workflow.config import profile_model_names
 
 PROFILE = config["profile"]
 PROFILE_TORCHVISION = {entry["name"]: entry for entry in PROFILE["torchvision"]}
-PROFILE_MODELS = ["-".join(Path(m).parts) for m in PROFILE["models"]] + list(PROFILE_TORCHVISION)
+PROFILE_MODELS = profile_model_names(PROFILE)
 GRAPH_KINDS = [k for k in PROFILE["kinds"] if k in TOPOLOGY_KINDS]
 
 

@@ -152,12 +152,13 @@ LANDMARKS = 200
 
 
 def minimum_spanning_h0(graph: sparse.csr_matrix) -> np.ndarray:
-    """The exact H0 diagram (k, 2) of the VR filtration of a graph's shortest-path metric: one bar
-    [0, length) per minimum-spanning-tree edge and one infinite bar per connected component."""
-    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+    """The exact H0 diagram (k, 2) of the VR filtration of a graph's shortest-path metric (positive edge
+    lengths): one bar [0, length) per minimum-spanning-tree edge and one infinite bar per connected
+    component, of which a spanning forest of V vertices and E edges has V - E."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
 
     deaths = np.sort(minimum_spanning_tree(graph).data)
-    components = connected_components(graph, directed=False)[0] if graph.shape[0] else 0
+    components = graph.shape[0] - len(deaths)
     finite = np.column_stack([np.zeros(len(deaths)), deaths])
     return np.vstack([finite, np.tile([0.0, np.inf], (components, 1))])
 

@@ -53,6 +53,12 @@ def trajectory_branch(ph: Mapping[str, Any], epoch: int) -> str:
     return "ph_untrained" if epoch == 0 and ph["controls"]["untrained"] else f"ph_epoch{epoch}"
 
 
+def profile_model_names(profile: Mapping[str, Any]) -> list[str]:
+    """The profile branch's models by the names of their results/profiles/ folders: a project model
+    BRANCH/seedS as BRANCH-seedS, a profile.torchvision entry by its name."""
+    return [m.replace("/", "-") for m in profile["models"]] + [entry["name"] for entry in profile["torchvision"]]
+
+
 def metric_representations(ph: Mapping[str, Any], metric: str) -> list[str]:
     """The point clouds a PH metric compares (cnntopo.ph.sampling): SW's diagrams' or the cloud metrics'."""
     from cnntopo.ph.similarity import METRICS

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cnntopo.io import read_table
-from cnntopo.workflow.config import metric_representations
+from cnntopo.workflow.config import metric_representations, profile_model_names
 from cnntopo.workflow.graphs import graph_sources
 
 _PH_RESULTS = ("distances", "specificity", "sensitivity", "figures")
@@ -20,13 +20,13 @@ def stale_outputs(results: Path, config: Mapping[str, Any]) -> list[Path]:
     They are left in place (a run never deletes what it did not write in this run) and listed."""
     stale = []
     profile = config["profile"]
-    models = {m.replace("/", "-") for m in profile["models"]} | {m["name"] for m in profile["torchvision"]}
+    models = set(profile_model_names(profile))
+    kept = {*profile["kinds"], "images", "profiles"}  # a model's kind files and folders, its images and table
     for folder in sorted(p for p in (results / "profiles").glob("*") if p.is_dir()):
         if folder.name not in models:
             stale.append(folder)
             continue
-        kinds = set(profile["kinds"])
-        stale += sorted(p for p in folder.iterdir() if p.name.split(".")[0] not in kinds | {"images", "profiles"})
+        stale += sorted(p for p in folder.iterdir() if p.name.split(".")[0] not in kept)
     variants = set(graph_sources(config))
     graphs = results / "mapper" / "graphs"
     for folder in sorted(p for p in graphs.glob("*") if p.is_dir()):
