@@ -1,23 +1,31 @@
-"""Profiles per second: ours against upstream DeepDataProfiler 2.0.1, same network and images, one run.
+"""The cost of a profile in forward passes: every (network, kind, tracing), ours and upstream's, in one run.
 
-Layerwise tracing (upstream v2's only mode), theta 0.1, random-init torchvision networks with a
-fixed seed: channel kind on vgg16 and resnet18, element kind on vgg16. Ours profiles the images
-as one batch (one forward pass); upstream one image at a time (two forward passes each). Each
-side profiles one image first, untimed (oneDNN's first-call set-up). Also prints the memory of
-ours per image (the heads and tails it records; the rest is transient) and the share of our
-time spent in the forward pass alone, a floor for ours. Appends to benchmarks/results/summary.csv. Needs ``deep-data-profiler`` (the Makefile
-installs it) and a quiet machine.
+For each network (random-init torchvision weights, a fixed seed, ``--images`` random images at
+``--size`` px) it times one forward pass of the batch (best of 3) and then, per kind and tracing,
+what a profile job pays per image: recording the batch and profiling it. The ratio of the two is
+the cost in forward passes, the floor being 1. Beside it: the peak memory per image in flight
+(resident memory sampled every 2 ms during the profile, less the memory before it; on CUDA the
+allocator's peak), and, where upstream DeepDataProfiler 2.0.1 has the same method (layerwise
+channel and element; SVD neurons), upstream's cost in our forward passes. SVD bases are computed
+once per model, before the images, and reported on their own (``bases_s``); upstream computes
+its own in its SVDProfiler's constructor. Upstream's spatial profiler is another method (a
+quantile of the channel norms), so it has no column here.
 
-    python benchmarks/profiles.py [--images 8] [--size 224] [--out benchmarks/results/profiles.json]
+Writes ``--out`` (JSON) and appends to benchmarks/results/summary.csv. A quiet machine, please:
+
+    python benchmarks/profiles.py [--networks resnet18 resnet34 vgg11 vgg16] [--kinds ...]
+        [--tracings backward layerwise] [--images 4] [--size 224] [--threads 1] [--device cpu|cuda]
+        [--no-upstream] [--out benchmarks/results/profiles.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import json
-import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,21 +33,105 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from cnntopo.networks.devices import resolve_device  # noqa: E402
 from cnntopo.networks.torchvision_compat import torchvision_submodule  # noqa: E402
+from cnntopo.profile.contributions import svd_basis  # noqa: E402
 from cnntopo.profile.network import trace_network  # noqa: E402
 from cnntopo.profile.profiler import profile_images  # noqa: E402
 from ddp_upstream import import_upstream  # noqa: E402
 from summary import record  # noqa: E402
 
+_PAGE = 4096
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
+class PeakMemory:
+    """Peak memory above the level at entry while the block runs: sampled RSS on a CPU, the allocator's peak on CUDA."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.peak = device, 0
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = torch.cuda.memory_allocated(self.device)
+            return self
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed memory still resident would hide the peak
+        self.start, self.done = _resident_bytes(), threading.Event()
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.002):
+            self.peak = max(self.peak, _resident_bytes() - self.start)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak = torch.cuda.max_memory_allocated(self.device) - self.start
+            return
+        self.done.set()
+        self.sampler.join()
+        self.peak = max(self.peak, _resident_bytes() - self.start)
+
+
+def _seconds(device: torch.device, run, *args) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    run(*args)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def _upstream_seconds_per_image(ddp, model, kind: str, images: torch.Tensor) -> tuple[float, float]:
+    """Upstream's (seconds per image, seconds of its constructor) on ``images``, one at a time after one untimed."""
+    start = time.perf_counter()
+    if kind == "svd":
+        profiler = ddp.SVDProfiler(copy.deepcopy(model))
+        run = profiler.create_influential
+    else:
+        profiler = (ddp.ChannelProfiler if kind == "channel" else ddp.ElementProfiler)(copy.deepcopy(model))
+        run = profiler.create_profile
+    built = time.perf_counter() - start
+    run(images[:1], threshold=0.1)
+    start = time.perf_counter()
+    for i in range(len(images)):
+        run(images[i : i + 1], threshold=0.1)
+    return (time.perf_counter() - start) / len(images), built
+
+
+def _compute_bases(network) -> None:
+    for layer in network.layers:
+        if layer.op in ("conv", "linear"):
+            network.svd_bases[layer.index] = svd_basis(layer.module)
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--images", type=int, default=8)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--networks", nargs="+", default=["resnet18", "resnet34", "vgg11", "vgg16"])
+    parser.add_argument("--kinds", nargs="+", default=["channel", "element", "spatial", "svd"])
+    parser.add_argument("--tracings", nargs="+", default=["backward", "layerwise"])
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--upstream-images", type=int, default=2)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (a CUDA build of torch and a GPU)")
+    parser.add_argument("--no-upstream", action="store_true")
+    parser.add_argument("--no-record", action="store_true", help="leave summary.csv alone")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profiles.json"))
     args = parser.parse_args()
-    ddp = import_upstream()
-    if ddp is None:
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    ddp = None if args.no_upstream or device.type != "cpu" else import_upstream()
+    if ddp is None and not args.no_upstream and device.type == "cpu":
         raise SystemExit(
             "deep-data-profiler is not installed: pip install --no-deps deep-data-profiler==2.0.1 powerlaw"
         )
@@ -47,61 +139,88 @@ def main() -> None:
     torch.manual_seed(0)
     images = torch.randn(args.images, 3, args.size, args.size)
     rows = []
-    for name, kind in [("vgg16", "channel"), ("resnet18", "channel"), ("vgg16", "element")]:
+    for name in args.networks:
         torch.manual_seed(1)
         model = getattr(models, name)().eval()
-        network = trace_network(copy.deepcopy(model))
-        profile_images(network, images[:1], np.zeros(1), kind, 0.1, "layerwise")
-        start = time.perf_counter()
-        recording = network.record(images)
-        forward = time.perf_counter() - start
-        kept = [*recording.heads.values(), *recording.tails.values()]
-        recorded_mb = sum(t.numel() * t.element_size() for t in kept) / 2**20
-        del recording, kept
-        start = time.perf_counter()
-        profile_images(network, images, np.zeros(args.images), kind, 0.1, "layerwise")
-        ours = time.perf_counter() - start
-        profiler = (ddp.ChannelProfiler if kind == "channel" else ddp.ElementProfiler)(copy.deepcopy(model))
-        profiler.create_profile(images[:1], threshold=0.1)
-        start = time.perf_counter()
-        for i in range(args.images):
-            profiler.create_profile(images[i : i + 1], threshold=0.1)
-        upstream = time.perf_counter() - start
-        row = {
-            "network": name,
-            "kind": kind,
-            "images": args.images,
-            "size": args.size,
-            "ours_profiles_per_s": args.images / ours,
-            "upstream_profiles_per_s": args.images / upstream,
-            "ratio": upstream / ours,
-            "ours_forward_pass_share": forward / ours,
-            "ours_recorded_mb_per_image": recorded_mb / args.images,
-            "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "threads": torch.get_num_threads(),
-        }
-        rows.append(row)
-        print(
-            f"{name:9s} {kind:8s} ours {row['ours_profiles_per_s']:7.2f}/s  upstream {row['upstream_profiles_per_s']:7.2f}/s"
-            f"  ratio {row['ratio']:5.2f}x  (our forward pass alone: {row['ours_forward_pass_share']:.0%} of ours)"
-            f"  recorded activations {row['ours_recorded_mb_per_image']:.0f} MB/image,"
-            f" process peak RSS {row['process_peak_rss_mb']:.0f} MB",
-            flush=True,
-        )
+        network = trace_network(copy.deepcopy(model).to(device))
+        x = images.to(device)
+        with torch.no_grad():
+            network.graph(x[:1])
+            forward = min(_seconds(device, network.graph, x) for _ in range(3)) / args.images
+        print(f"{name}: one forward pass {forward * 1e3:.1f} ms/image", flush=True)
+        for kind in args.kinds:
+            bases = 0.0
+            if kind == "svd":
+                bases = _seconds(device, _compute_bases, network)
+            upstream, upstream_error = None, None
+            if ddp is not None and kind in ("channel", "element", "svd"):
+                try:
+                    upstream = _upstream_seconds_per_image(ddp, model, kind, images[: args.upstream_images])
+                except Exception as error:  # upstream's SVDProfiler fails on ResNets (KeyError 'layer1.0.resnetadd')
+                    upstream_error = f"{type(error).__name__}: {error}"
+                    print(f"  upstream {kind} fails on {name}: {upstream_error}", flush=True)
+            for tracing in args.tracings if kind != "svd" else ["backward"]:
+                profile_images(network, x[:1], np.zeros(1), kind, 0.1, tracing)
+                with PeakMemory(device) as memory:
+                    seconds = _seconds(device, profile_images, network, x, np.zeros(args.images), kind, 0.1, tracing)
+                per_image = seconds / args.images
+                compared = upstream is not None and (kind == "svd" or tracing == "layerwise")
+                row = {
+                    "network": name,
+                    "kind": kind,
+                    "tracing": "-" if kind == "svd" else tracing,
+                    "images": args.images,
+                    "size": args.size,
+                    "threads": args.threads,
+                    "device": str(device),
+                    "forward_s_per_image": forward,
+                    "s_per_image": per_image,
+                    "profiles_per_s": 1 / per_image,
+                    "forward_passes": per_image / forward,
+                    "peak_mb_per_image": memory.peak / 2**20 / args.images,
+                    "bases_s": bases,
+                    "upstream_s_per_image": upstream[0] if compared else None,
+                    "upstream_bases_s": upstream[1] if compared and kind == "svd" else None,
+                    "upstream_error": upstream_error,
+                }
+                rows.append(row)
+                up = row["upstream_s_per_image"]
+                print(
+                    f"  {kind:8s} {row['tracing']:9s} {per_image:8.3f} s/image = {row['forward_passes']:7.2f} forward passes,"
+                    f" {row['peak_mb_per_image']:7.1f} MB/image"
+                    + (f", bases once {bases:.1f} s" if kind == "svd" else "")
+                    + (f"; upstream {up:.3f} s/image = {up / forward:.2f} forward passes" if up else "")
+                    + (f", its bases {row['upstream_bases_s']:.1f} s" if row["upstream_bases_s"] else ""),
+                    flush=True,
+                )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")
-    record(
-        "profiles",
-        [
+    if args.no_record:
+        return
+    where = f"{args.size} px, {args.threads} thread(s), {device.type}"
+    summary = []
+    for r in rows:
+        cell = f"{r['network']} {r['kind']} {r['tracing']}, {where}"
+        up = r["upstream_s_per_image"]
+        summary.append(
             {
-                "measure": f"{r['network']} {r['kind']} layerwise, {r['size']} px",
-                "ours": r["ours_profiles_per_s"],
-                "reference": r["upstream_profiles_per_s"],
-                "unit": "profiles/s (reference: deep-data-profiler 2.0.1)",
+                "measure": f"{cell}: cost in forward passes",
+                "ours": r["forward_passes"],
+                "reference": up / r["forward_s_per_image"] if up else None,
+                "unit": "forward passes per image (reference: deep-data-profiler 2.0.1)",
             }
-            for r in rows
-        ],
-    )
+        )
+        summary.append({"measure": f"{cell}: peak memory", "ours": r["peak_mb_per_image"], "unit": "MB per image"})
+        if r["kind"] == "svd":
+            summary.append(
+                {
+                    "measure": f"{r['network']} SVD bases, once per model, {where}",
+                    "ours": r["bases_s"],
+                    "reference": r["upstream_bases_s"],
+                    "unit": "s (reference: deep-data-profiler 2.0.1's SVDProfiler constructor)",
+                }
+            )
+    record("profiles", summary)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnntopo.profile.contributions import cumulative_selection
+from cnntopo.profile.contributions import _largest, cumulative_selection, svd_basis
 from cnntopo.profile.network import UnsupportedLayerError, trace_network
-from cnntopo.profile.profiler import profile_images
+from cnntopo.profile.profiler import profile_images, row_order
 from cnntopo.profile.profiles import Profile, jaccard
 from cnntopo.profile.topology import (
     farthest_point_landmarks,
@@ -131,6 +131,76 @@ def test_cumulative_selection_keeps_the_next_and_skips_zeros():
     rows, cols, weights = cumulative_selection(torch.tensor([[5.0, 3.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), 0.6)
     assert rows.tolist() == [0, 0] and cols.tolist() == [0, 1]
     assert weights.tolist() == pytest.approx([5 / 8, 3 / 8])
+
+
+def test_cumulative_selection_equals_the_rule_written_out():
+    # Rows of every kind the selection meets: peaked (cut inside the first 16), flat (k grows to a
+    # full sort), tied, all zero, negative; lengths with and without strided blocks.
+    generator = torch.Generator().manual_seed(3)
+    for n in (7, 147, 576, 2304):
+        peaked = torch.randn(40, n, generator=generator).exp() ** 3
+        flat = torch.rand(10, n, generator=generator) + 1
+        tied = torch.ones(3, n)
+        scores = torch.cat([peaked, flat, tied, torch.zeros(2, n), -flat[:2]])
+        rows, cols, weights = cumulative_selection(scores, 0.1)
+        for r in range(len(scores)):
+            expected = keep_rule(scores[r].double().numpy(), 0.1)
+            chosen = rows == r
+            assert len(expected) == int(chosen.sum()), (n, r)
+            got = dict(zip(cols[chosen].tolist(), weights[chosen].tolist()))
+            values = sorted(expected.values())
+            assert sorted(got.values()) == pytest.approx(values, rel=1e-5), (n, r)
+            if r < 50:  # no ties: the same columns
+                assert got.keys() == expected.keys(), (n, r)
+
+
+def test_largest_has_topks_values_and_columns_that_hold_them():
+    # The strided blocks (CPU) against torch.topk (which the CUDA path calls): equal values.
+    generator = torch.Generator().manual_seed(4)
+    for n, k in [(576, 4), (576, 16), (2304, 16), (4608, 64), (147, 4), (25088, 16), (7, 4)]:
+        values = torch.randn(300, n, generator=generator).clamp(min=0)
+        values[:20, :9] = 2.5  # ties across blocks
+        ordered, columns = _largest(values, k)
+        assert torch.equal(ordered, torch.topk(values, k, dim=1).values), (n, k)
+        assert torch.equal(values.gather(1, columns), ordered), (n, k)
+        assert all(len(set(row)) == k for row in columns.tolist())
+
+
+def test_svd_basis_spans_the_svds_singular_directions():
+    generator = torch.Generator().manual_seed(5)
+    for shape in [(64, 576), (48, 27), (100, 1000)]:  # wide (eigenvectors of W W^T), tall (SVD), wide
+        conv = nn.Linear(shape[1], shape[0])
+        with torch.no_grad():
+            conv.weight.copy_(torch.randn(*shape, generator=generator))
+        u = svd_basis(conv).double()
+        reference, _, _ = torch.linalg.svd(conv.weight.detach().double(), full_matrices=False)
+        overlap = (u.T @ reference).abs()  # columns equal up to sign: the identity
+        assert torch.allclose(overlap, torch.eye(len(overlap), dtype=torch.float64), atol=1e-5), shape
+
+
+def test_row_order_equals_lexsort():
+    generator = np.random.default_rng(6)
+    table = np.stack([generator.integers(0, high, 5000) for high in (3, 40, 2**22, 40, 2**22)], 1)
+    assert np.array_equal(row_order(torch.from_numpy(table)).numpy(), np.lexsort(table.T[::-1]))
+    assert len(row_order(torch.zeros((0, 5), dtype=torch.long))) == 0
+
+
+@pytest.mark.parametrize("tracing", ["backward", "layerwise"])
+def test_profiling_makes_every_tensor_on_the_inputs_device(tracing):
+    # With meta as the default device, any tensor the profiler makes without naming the inputs'
+    # device lands on meta and the next operation with a CPU tensor fails: the same omission would
+    # put a CPU tensor beside CUDA ones. The profiles must also be unchanged.
+    from cnntopo.networks.torchvision_compat import torchvision_submodule
+
+    torch.manual_seed(0)
+    network = trace_network(torchvision_submodule("models").resnet18(num_classes=5).eval())
+    x = torch.randn(2, 3, 32, 32)
+    for kind in ("channel", "element", "spatial", "svd"):
+        plain = profile_images(network, x, np.zeros(2), kind, 0.2, tracing)
+        with torch.device("meta"):
+            checked = profile_images(network, x, np.zeros(2), kind, 0.2, tracing)
+        assert np.array_equal(plain.neurons, checked.neurons) and np.array_equal(plain.synapses, checked.synapses)
+        assert np.array_equal(plain.synapse_weights, checked.synapse_weights), kind
 
 
 def test_residual_adds_are_named_after_their_block():

@@ -20,6 +20,7 @@ rule profile_model:
     resources:
         mem_mb=estimate("profile_model_mem"),
         runtime=estimate("profile_model_runtime"),
+        gpu=int(USE_GPU),
     params:
         source=profile_source,
         images_per_class=PROFILE["images_per_class"],
@@ -30,11 +31,12 @@ rule profile_model:
         channel_norm=(f"--channel-norm {PROFILE['channel_norm']}" if PROFILE["channel_norm"] is not None else ""),
         batch=PROFILE["batch"],
         out_dir=lambda w: f"results/profiles/{w.model}",
+        device=config["device"],
     shell:
         "python -m cnntopo.profile.profiler {params.source}"
         " --images-per-class {params.images_per_class} --seed {params.seed} --kinds {params.kinds}"
         " --theta {params.theta} --tracing {params.tracing} {params.channel_norm}"
-        " --batch {params.batch} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
+        " --batch {params.batch} --device {params.device} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule profile_topology:

@@ -13,6 +13,7 @@ the columns of U of each Conv2d/Linear weight (``d x c k^2 = U S V^T``); they ha
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from torch import nn
 from cnntopo.profile.network import ProfileLayer, Recording, UnsupportedLayerError
 
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
-_CHUNK_FLOATS = 1 << 25
+_CHUNK_FLOATS = 1 << 20
 
 
 def cumulative_selection(scores: torch.Tensor, theta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -32,24 +33,54 @@ def cumulative_selection(scores: torch.Tensor, theta: float) -> tuple[torch.Tens
     Returns ``(row, column, weight)`` of the kept entries; a row with no positive score keeps
     nothing, and zero scores are never kept.
     """
-    values = scores.clamp(min=0)
+    return _select_nonnegative(scores.clamp(min=0), theta)
+
+
+def _select_nonnegative(values: torch.Tensor, theta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`cumulative_selection` of scores already clipped at 0."""
     n = values.shape[1]
     total = values.sum(dim=1, keepdim=True)
-    # The rule keeps few entries of long rows: the top k sorted (topk) decide it whenever every
-    # row's cut falls inside them; k grows until it does, the whole sort being the last resort.
-    k = min(n, 32)
-    while True:
-        ordered, order = torch.topk(values, k, dim=1) if k < n else torch.sort(values, dim=1, descending=True)
+    # The rule keeps few entries of long rows: the top k sorted (topk) decide a row whenever its
+    # cut falls inside them. topk's cost grows with k, so k starts small and only the rows it
+    # does not decide are taken again with a larger k, the whole sort being the last resort.
+    rows = torch.arange(len(values), device=values.device)
+    k = min(n, 16)
+    found = []
+    while len(rows):
+        part = values[rows] if len(rows) < len(values) else values
+        ordered, order = _largest(part, k) if k < n else torch.sort(part, dim=1, descending=True)
         cumulative = torch.cumsum(ordered, dim=1)
-        kept = ((cumulative / total) <= theta).sum(dim=1) + 1
-        if k == n or bool((kept <= k).all()):
-            break
-        k = min(n, 8 * k)
-    kept = kept.clamp(max=k)
-    normaliser = cumulative.gather(1, (kept - 1).unsqueeze(1))
-    mask = (torch.arange(k, device=values.device) < kept.unsqueeze(1)) & (ordered > 0)
-    rows, positions = mask.nonzero(as_tuple=True)
-    return rows, order[rows, positions], (ordered / normaliser)[rows, positions]
+        kept = ((cumulative / total[rows]) <= theta).sum(dim=1) + 1
+        decided = kept <= k if k < n else torch.ones_like(kept, dtype=torch.bool)
+        kept = kept.clamp(max=k)
+        normaliser = cumulative.gather(1, (kept - 1).unsqueeze(1))
+        mask = (torch.arange(k, device=values.device) < kept.unsqueeze(1)) & (ordered > 0) & decided.unsqueeze(1)
+        r, positions = mask.nonzero(as_tuple=True)
+        found.append((rows[r], order[r, positions], (ordered / normaliser)[r, positions]))
+        rows, k = rows[~decided], min(n, 4 * k)
+    row, column, weight = (torch.cat(parts) for parts in zip(*found))
+    by_row = torch.argsort(row, stable=True)
+    return row[by_row], column[by_row], weight[by_row]
+
+
+def _largest(values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest entries of each row of ``values`` (R, n), sorted descending, and their columns.
+
+    The values equal ``torch.topk``'s; among tied entries another column may be chosen. Each row
+    is cut into b strided blocks (columns j, j + n/b, ...): the k blocks with the largest maxima
+    hold the k largest entries, so topk runs on the n/b block maxima and on those blocks' b k
+    entries rather than on all n, whose cost dominates the contribution terms of long rows.
+    """
+    rows, n = values.shape
+    block = next((b for b in range(16, 1, -1) if n % b == 0 and n // b >= 4 * k), 1)
+    if block == 1 or values.is_cuda:  # the blocks pay on a CPU core; a GPU's topk is parallel over the row
+        return torch.topk(values, k, dim=1)
+    width = n // block
+    blocks = values.reshape(rows, block, width)
+    _, best = torch.topk(blocks.amax(dim=1), k, dim=1)
+    candidates = blocks.gather(2, best.unsqueeze(1).expand(rows, block, k)).reshape(rows, block * k)
+    ordered, where = torch.topk(candidates, k, dim=1)
+    return ordered, (where // k) * width + best.gather(1, where % k)
 
 
 @dataclass
@@ -110,25 +141,55 @@ def _chunks(n_rows: int, row_floats: int):
 
 
 def _select(terms: torch.Tensor, theta: float, offset: int = 0) -> tuple[torch.Tensor, ...]:
-    rows, cols, weights = cumulative_selection(terms, theta)
+    """The cumulative rule on temporary ``terms`` (R, n), clipped in place; rows shifted by ``offset``."""
+    rows, cols, weights = _select_nonnegative(terms.clamp_(min=0), theta)
     return rows + offset, cols, weights
 
 
-def _conv_patches(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, position: torch.Tensor, out_width: int):
-    """Receptive fields (P, c, kh, kw) of output positions, and their input rows/columns (P, kh), (P, kw)."""
-    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
-    ph, pw = conv.padding
-    padded = F.pad(x, (pw, pw, ph, ph))
-    i, j = position // out_width, position % out_width
-    rows = i.unsqueeze(1) * sh + torch.arange(kh, device=x.device) * dh
-    cols = j.unsqueeze(1) * sw + torch.arange(kw, device=x.device) * dw
-    patches = padded[
-        image[:, None, None, None],
-        torch.arange(x.shape[1])[None, :, None, None],
-        rows[:, None, :, None],
-        cols[:, None, None, :],
-    ]
-    return patches, rows - ph, cols - pw
+def _by_image(image: torch.Tensor):
+    """(image, rows) for every image among ``image`` (P,), the rows in their original order."""
+    order = torch.argsort(image, stable=True)
+    images, counts = torch.unique_consecutive(image[order], return_counts=True)
+    return zip(images.tolist(), torch.split(order, counts.tolist()))
+
+
+class _ReceptiveFields:
+    """Receptive fields (P, c kh kw) of output positions in one image ``x`` (1, c, h, w) under ``conv``.
+
+    For many positions the image is unfolded once and rows are gathered from it; for few, each
+    field is gathered from the padded image by flat offsets, skipping the unfold of positions
+    nobody asked for. (Indexing the padded image with a 4-d index per target, as before, moved
+    the same floats at several times the cost.)
+    """
+
+    def __init__(self, x: torch.Tensor, conv: nn.Conv2d, positions: int) -> None:
+        (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
+        c, h, w = x.shape[1:]
+        self.out_width = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        out_plane = self.out_width * ((h + 2 * ph - dh * (kh - 1) - 1) // sh + 1)
+        self.unfolded = None
+        if 4 * positions >= out_plane:
+            self.unfolded = F.unfold(x, conv.kernel_size, conv.dilation, conv.padding, conv.stride)[0].T.contiguous()
+            return
+        self.padded = F.pad(x[0], (pw, pw, ph, ph)).flatten()
+        hp, wp = h + 2 * ph, w + 2 * pw
+        arange = functools.partial(torch.arange, device=x.device)
+        self.kernel = (
+            arange(c)[:, None, None] * (hp * wp) + arange(kh)[:, None] * (dh * wp) + arange(kw) * dw
+        ).flatten()
+        self.steps = (sh * wp, sw)
+
+    def __getitem__(self, position: torch.Tensor) -> torch.Tensor:
+        if self.unfolded is not None:
+            return self.unfolded[position]
+        start = (position // self.out_width) * self.steps[0] + (position % self.out_width) * self.steps[1]
+        return self.padded[start[:, None] + self.kernel]
+
+
+def _input_pixel(conv: nn.Conv2d, position: torch.Tensor, r: torch.Tensor, s: torch.Tensor, out_width: int):
+    """Input row and column (unpadded) under kernel entry (r, s) of output ``position``; all (P,)."""
+    (sh, sw), (dh, dw), (ph, pw) = conv.stride, conv.dilation, conv.padding
+    return (position // out_width) * sh + r * dh - ph, (position % out_width) * sw + s * dw - pw
 
 
 def _conv_contributions(
@@ -146,9 +207,7 @@ def _conv_contributions(
         # kernel slice W[t, g] (output g * T + t). Replicating the input per target instead costs
         # a copy of c x h x w floats per target, more than the loop over images.
         kh, kw = conv.kernel_size
-        order = torch.argsort(targets.image, stable=True)
-        images, counts = torch.unique_consecutive(targets.image[order], return_counts=True)
-        for image, rows in zip(images.tolist(), torch.split(order, counts.tolist())):
+        for image, rows in _by_image(targets.image):
             for part in _chunks(len(rows), c_in * out_plane):
                 chosen = rows[part]
                 t = len(chosen)
@@ -160,32 +219,34 @@ def _conv_contributions(
                     dilation=conv.dilation,
                     groups=c_in,
                 )
-                # max then clip: the same as clipping first (monotone), one pass fewer
-                terms = z.view(c_in, t, out_plane).amax(dim=2).clamp(min=0).T
-                found, cols, w = _select(terms, theta)
+                # max then clip (in _select): the same as clipping first (monotone), one pass fewer
+                found, cols, w = _select(z.view(c_in, t, out_plane).amax(dim=2).T, theta)
                 pieces.append((chosen[found], cols, w))
     else:
+        kh, kw = conv.kernel_size
+        flat_weight = weight.flatten(1)
         position = targets.neuron % out_plane if kind == "element" else targets.neuron
-        for part in _chunks(len(targets.image), weight[0].numel() * (weight.shape[0] if kind == "spatial" else 1)):
-            patches, rows_in, cols_in = _conv_patches(x, conv, targets.image[part], position[part], w_out)
-            kh, kw = patches.shape[2:]
-            if kind == "element":
-                channel = targets.neuron[part] // out_plane
-                terms = (patches * weight[channel]).flatten(1)
-                rows, cols, w = _select(terms, theta)
-                c, r, s = cols // (kh * kw), (cols % (kh * kw)) // kw, cols % kw
-                ii, jj = rows_in[rows, r], cols_in[rows, s]
-                inn = c * (h_in * w_in) + ii * w_in + jj
-            else:
-                v = torch.einsum("pcij,ocij->poij", patches, weight)
-                y = v.sum(dim=(2, 3))
-                norm = torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)
-                terms = (torch.einsum("poij,po->pij", v, y) / norm[:, None, None]).flatten(1)
-                rows, cols, w = _select(terms, theta)
-                ii, jj = rows_in[rows, cols // kw], cols_in[rows, cols % kw]
-                inn = ii * w_in + jj
-            valid = (ii >= 0) & (ii < h_in) & (jj >= 0) & (jj < w_in)
-            pieces.append((rows[valid] + part.start, inn[valid], w[valid]))
+        row_floats = flat_weight.shape[1] * (weight.shape[0] if kind == "spatial" else 1)
+        for image, image_rows in _by_image(targets.image):
+            fields = _ReceptiveFields(x[image : image + 1], conv, len(image_rows))
+            for part in _chunks(len(image_rows), row_floats):
+                chosen = image_rows[part]
+                patches = fields[position[chosen]]
+                if kind == "element":
+                    rows, cols, w = _select(patches * flat_weight[targets.neuron[chosen] // out_plane], theta)
+                    c, r, s = cols // (kh * kw), (cols % (kh * kw)) // kw, cols % kw
+                    ii, jj = _input_pixel(conv, position[chosen][rows], r, s, w_out)
+                    inn = c * (h_in * w_in) + ii * w_in + jj
+                else:
+                    v = torch.einsum("pcij,ocij->poij", patches.view(-1, c_in, kh, kw), weight)
+                    y = v.sum(dim=(2, 3))
+                    norm = torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)
+                    terms = (torch.einsum("poij,po->pij", v, y) / norm[:, None, None]).flatten(1)
+                    rows, cols, w = _select(terms, theta)
+                    ii, jj = _input_pixel(conv, position[chosen][rows], cols // kw, cols % kw, w_out)
+                    inn = ii * w_in + jj
+                valid = (ii >= 0) & (ii < h_in) & (jj >= 0) & (jj < w_in)
+                pieces.append((chosen[rows[valid]], inn[valid], w[valid]))
     rows, inn, w = (torch.cat(parts) for parts in zip(*pieces))
     return Contributions(rows, torch.zeros_like(rows), inn, w)
 
@@ -197,7 +258,7 @@ def sum_by_pair(first: torch.Tensor, second: torch.Tensor, weights: torch.Tensor
     # One int64 key per pair: a 1-d unique is far faster than torch.unique(dim=0).
     span = int(second.max()) + 1
     unique, inverse = torch.unique(first * span + second, return_inverse=True)
-    summed = torch.zeros(len(unique), dtype=weights.dtype).index_add_(0, inverse, weights)
+    summed = weights.new_zeros(len(unique)).index_add_(0, inverse, weights)
     return unique // span, unique % span, summed
 
 
@@ -227,9 +288,9 @@ def _apply_pool(layer: ProfileLayer, x: torch.Tensor, **extra) -> torch.Tensor:
 
 
 def _identity_contributions(targets: Targets, inn: torch.Tensor | None = None) -> Contributions:
-    rows = torch.arange(len(targets.image))
+    rows = torch.arange(len(targets.image), device=targets.image.device)
     inn = targets.neuron if inn is None else inn
-    return Contributions(rows, torch.zeros_like(rows), inn, torch.ones(len(rows)))
+    return Contributions(rows, torch.zeros_like(rows), inn, targets.weight.new_ones(len(rows)))
 
 
 def _projection_terms(vectors: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -249,7 +310,7 @@ def _maxpool_contributions(layer, x, head, targets: Targets, kind: str, theta: f
         channel, position = targets.neuron // out_plane, targets.neuron % out_plane
         return _identity_contributions(targets, channel * plane_in + where[targets.image, channel, position])
     y = head.flatten(2)[targets.image, :, targets.neuron]
-    terms = torch.zeros(len(targets.image), plane_in).scatter_add_(1, where[targets.image, :, targets.neuron], y * y)
+    terms = y.new_zeros(len(targets.image), plane_in).scatter_add_(1, where[targets.image, :, targets.neuron], y * y)
     terms = terms / torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)[:, None]
     rows, cols, w = _select(terms, theta)
     return Contributions(rows, torch.zeros_like(rows), cols, w)
@@ -264,7 +325,7 @@ def _avgpool_contributions(layer, x, head, targets: Targets, kind: str, theta: f
             f"average pool {layer.name!r} on {h}x{w} planes: too large for the dense pool matrix"
         )
     # Pooling is linear: pooling the basis of one plane gives each output's share of each input.
-    basis = torch.eye(h * w, dtype=x.dtype).view(h * w, 1, h, w)
+    basis = torch.eye(h * w, dtype=x.dtype, device=x.device).view(h * w, 1, h, w)
     share = _apply_pool(layer, basis).flatten(1)  # (h*w inputs, outputs)
     out_plane = share.shape[1]
     if kind == "element":
@@ -290,8 +351,8 @@ def _shortcut_contributions(layer, x, head, targets: Targets, kind: str):
         (channel - front >= 0) & (channel - front < c_in) if kind != "spatial" else torch.ones_like(channel, dtype=bool)
     )
     inn = {"element": (channel - front) * (h_in * w_in) + source, "channel": channel - front, "spatial": source}[kind]
-    rows = torch.arange(len(targets.image))[keep]
-    return Contributions(rows, torch.zeros_like(rows), inn[keep], torch.ones(len(rows)))
+    rows = torch.arange(len(targets.image), device=keep.device)[keep]
+    return Contributions(rows, torch.zeros_like(rows), inn[keep], targets.weight.new_ones(len(rows)))
 
 
 def _add_contributions(xs: list[torch.Tensor], head: torch.Tensor, targets: Targets, kind: str):
@@ -306,15 +367,15 @@ def _add_contributions(xs: list[torch.Tensor], head: torch.Tensor, targets: Targ
             [_projection_terms(x.flatten(2)[targets.image, :, targets.neuron].unsqueeze(2), y)[:, 0] for x in xs]
         )
     winner = len(xs) - 1 - torch.flip(values, dims=[0]).argmax(dim=0)
-    rows = torch.arange(len(targets.image))
-    return Contributions(rows, winner, targets.neuron, torch.ones(len(rows)))
+    rows = torch.arange(len(targets.image), device=winner.device)
+    return Contributions(rows, winner, targets.neuron, targets.weight.new_ones(len(rows)))
 
 
 def contributions(layer: ProfileLayer, record: Recording, targets: Targets, kind: str, theta: float) -> Contributions:
     """Contributing synapses of ``targets`` of ``layer`` to the neurons of its input layers."""
     if len(targets.image) == 0:
-        nothing = torch.zeros(0, dtype=torch.long)
-        return Contributions(nothing, nothing, nothing, torch.zeros(0))
+        nothing = targets.image.new_zeros(0)
+        return Contributions(nothing, nothing, nothing, targets.weight.new_zeros(0))
     xs = [record.tails[i] for i in layer.inputs]
     head = record.heads[layer.index]
     if layer.op == "conv":
@@ -343,6 +404,17 @@ def svd_neurons(layer: ProfileLayer, head: torch.Tensor, theta: float, basis: to
 
 
 def svd_basis(module: nn.Module) -> torch.Tensor:
-    """U (d, r) of the unfolded weight ``d x c k^2`` of a Conv2d or Linear."""
-    u, _, _ = torch.linalg.svd(module.weight.detach().flatten(1).double(), full_matrices=False)
+    """U (d, r) of the unfolded weight ``W`` (d x c k^2) of a Conv2d or Linear, columns by descending singular value.
+
+    For a wide W (d <= c k^2) U is taken from the eigenvectors of ``W W^T`` (d x d) in float64:
+    on vgg11 it gives the SVD's neurons and weights exactly, 5.4x faster than a float64 SVD of
+    the 4096 x 25088 classifier (float32 moves profile weights by up to 0.25%,
+    ``benchmarks/profiles.py`` reports both). A column's sign is free: only ``|U^T y|`` is used.
+    """
+    weight = module.weight.detach().flatten(1).double()
+    if weight.shape[0] <= weight.shape[1]:
+        _, vectors = torch.linalg.eigh(weight @ weight.T)
+        u = vectors.flip(1)
+    else:
+        u, _, _ = torch.linalg.svd(weight, full_matrices=False)
     return u.to(module.weight.dtype)
