@@ -36,8 +36,11 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 run: $(BIN)/.installed
 	# A run killed before (SIGKILL, a closed terminal) leaves its lock: removed when no Snakemake runs here.
 	$(BIN)/python -m cnntopo.workflow.locks .
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html --report-after-run
-	@echo "Report: results/report.html"
+	# A zip report keeps each file whole: the one-file report.html embeds pages as data: URLs, which
+	# Chromium refuses in an iframe above 2 MiB (the mapper explorer is larger).
+	$(BIN)/snakemake --cores $(CORES) --report results/report.zip --report-after-run
+	$(BIN)/python -m zipfile -e results/report.zip results/
+	@echo "Report: results/report/report.html"
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest

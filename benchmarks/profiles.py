@@ -114,6 +114,53 @@ def _compute_bases(network) -> None:
             network.svd_bases[layer.index] = svd_basis(layer.module)
 
 
+def _run_before(args: argparse.Namespace, rows: list[dict]) -> None:
+    """Each row's cell again with commit ``args.before``'s code, one subprocess per cell; adds before_s_per_image."""
+    import os
+    import subprocess
+    import tempfile
+
+    repo = Path(__file__).parents[1]
+    with tempfile.TemporaryDirectory() as folder:
+        tree, out = Path(folder) / "before", Path(folder) / "before.json"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), args.before], check=True)
+        try:
+            for r in rows:
+                tracings = ["backward"] if r["kind"] == "svd" else [r["tracing"]]
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--networks",
+                    r["network"],
+                    "--kinds",
+                    r["kind"],
+                    "--tracings",
+                    *tracings,
+                    "--images",
+                    str(args.images),
+                    "--size",
+                    str(args.size),
+                    "--threads",
+                    str(args.threads),
+                    "--device",
+                    args.device,
+                    "--no-upstream",
+                    "--no-record",
+                    "--out",
+                    str(out),
+                ]
+                env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+                subprocess.run(command, check=True, env=env)
+                r["before_s_per_image"] = json.loads(out.read_text())[0]["s_per_image"]
+                print(
+                    f"  {r['network']} {r['kind']} {r['tracing']}: {r['before_s_per_image']:.3f} s/image with"
+                    f" {args.before}, {r['s_per_image']:.3f} now",
+                    flush=True,
+                )
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--networks", nargs="+", default=["resnet18", "resnet34", "vgg11", "vgg16"])
@@ -126,6 +173,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (a CUDA build of torch and a GPU)")
     parser.add_argument("--no-upstream", action="store_true")
     parser.add_argument("--no-record", action="store_true", help="leave summary.csv alone")
+    parser.add_argument(
+        "--before",
+        help="a commit: each cell is also run with that commit's src/ (a git worktree), in a subprocess,"
+        " and its seconds per image recorded beside ours",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profiles.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -193,6 +245,8 @@ def main() -> None:
                     + (f", its bases {row['upstream_bases_s']:.1f} s" if row["upstream_bases_s"] else ""),
                     flush=True,
                 )
+    if args.before:
+        _run_before(args, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")
     if args.no_record:
@@ -218,6 +272,16 @@ def main() -> None:
                     "ours": r["bases_s"],
                     "reference": r["upstream_bases_s"],
                     "unit": "s (reference: deep-data-profiler 2.0.1's SVDProfiler constructor)",
+                }
+            )
+    for r in rows:
+        if "before_s_per_image" in r:
+            summary.append(
+                {
+                    "measure": f"{r['network']} {r['kind']} {r['tracing']}, {where}: against {args.before}",
+                    "ours": r["s_per_image"],
+                    "reference": r["before_s_per_image"],
+                    "unit": f"s per image (reference: the same cell with commit {args.before}'s src/)",
                 }
             )
     record("profiles", summary)

@@ -93,11 +93,48 @@ class Browser:
     def open(self, path: Path, ready: str, timeout: float = 30) -> None:
         """Load a file and wait until the JavaScript expression ``ready`` is true."""
         self.call("Page.navigate", url=Path(path).resolve().as_uri())
+        self.wait(ready, timeout)
+
+    def wait(self, ready: str, timeout: float = 30, in_frame: bool = False) -> None:
+        """Wait until the JavaScript expression ``ready`` is true (in the page, or in its first child frame)."""
+        evaluate = self.evaluate_in_frame if in_frame else self.evaluate
         deadline = time.monotonic() + timeout
-        while not self.evaluate(f"(() => {{ try {{ return Boolean({ready}); }} catch (e) {{ return false; }} }})()"):
+        while not evaluate(f"(() => {{ try {{ return Boolean({ready}); }} catch (e) {{ return false; }} }})()"):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{path}: {ready} did not become true in {timeout} s")
+                raise TimeoutError(f"{ready} did not become true in {timeout} s")
             time.sleep(0.1)
+
+    def evaluate_in_frame(self, expression: str) -> Any:
+        """Evaluate in the page's first child frame (an iframe), in an isolated world: its DOM, not its
+        script's variables. None while there is no child frame."""
+        children = self.call("Page.getFrameTree")["frameTree"].get("childFrames", [])
+        if not children:
+            return None
+        context = self.call("Page.createIsolatedWorld", frameId=children[0]["frame"]["id"])["executionContextId"]
+        result = self.call("Runtime.evaluate", expression=expression, contextId=context, returnByValue=True)
+        return result["result"].get("value")
+
+    def key(self, key: str, code: str | None = None) -> None:
+        """A real key press (down, up) of ``key`` (a character, or a name such as "ArrowRight")."""
+        text = key if len(key) == 1 else ""
+        for kind in ("keyDown", "keyUp"):
+            self.call(
+                "Input.dispatchKeyEvent", type=kind, key=key, code=code or key, text=text if kind == "keyDown" else ""
+            )
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+        """A real mouse drag: pressed at ``start``, moved in steps, released at ``end``."""
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=start[0], y=start[1])
+        self.call("Input.dispatchMouseEvent", type="mousePressed", x=start[0], y=start[1], button="left", clickCount=1)
+        for i in range(1, steps + 1):
+            x = start[0] + (end[0] - start[0]) * i / steps
+            y = start[1] + (end[1] - start[1]) * i / steps
+            self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y, button="left", buttons=1)
+        self.call("Input.dispatchMouseEvent", type="mouseReleased", x=end[0], y=end[1], button="left", clickCount=1)
+
+    def wheel(self, x: float, y: float, delta_y: float) -> None:
+        """A real wheel event at viewport (x, y)."""
+        self.call("Input.dispatchMouseEvent", type="mouseWheel", x=x, y=y, deltaX=0, deltaY=delta_y)
 
     def click(self, x: float, y: float) -> None:
         """A real mouse click (pressed, released) at viewport coordinates."""

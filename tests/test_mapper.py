@@ -40,8 +40,9 @@ def test_two_nested_circles_give_two_independent_cycles():
 
 
 def test_every_view_of_a_graph_draws_the_layout_its_json_holds(tmp_path):
-    from cnntopo.mapper.figures import figure_single_graph, graph_html
+    from cnntopo.mapper.figures import figure_single_graph, write_graph_page
     from cnntopo.mapper.graph import spring_layout
+    from cnntopo.pages import png_data_uri
 
     rng = np.random.default_rng(0)
     angle = rng.uniform(0, 2 * np.pi, 400)
@@ -54,16 +55,17 @@ def test_every_view_of_a_graph_draws_the_layout_its_json_holds(tmp_path):
     record = graph.to_json(np.zeros(len(cloud), dtype=int), ["ring"]) | {"layout": layout.tolist()}
     record["params"].update(layer=3, layer_name="layer1.1.bn2", sampling="full", sigma=0.0)
     record["purity"] = {"mean_node_purity": 1.0}
-    page = graph_html(record)
-    x, y = layout[0]
-    assert f'cx="{400 + 360 * x:.1f}" cy="{400 + 360 * y:.1f}"' in page  # the page draws node 0 where the layout has it
-    figure_single_graph(record, tmp_path / "graph.png", tmp_path / "graph.csv")
-    assert (tmp_path / "graph.pdf").exists() and len((tmp_path / "graph.csv").read_text().splitlines()) == 1 + len(
+    write_graph_page(record, tmp_path / "layer03.html", tmp_path / "layer03.png", tmp_path / "layer03.csv")
+    assert (tmp_path / "layer03.pdf").exists() and len((tmp_path / "layer03.csv").read_text().splitlines()) == 1 + len(
         graph.nodes
     )
+    page = (tmp_path / "layer03.html").read_text()
+    assert png_data_uri((tmp_path / "layer03.png").read_bytes()) in page  # the one drawing, pies and all
+    assert "href='layer03.csv'" in page and "href='layer03.json'" in page and "explorer.html#graph=" in page
+    assert "<th>DBSCAN min_samples</th>" in page and "{" not in page.split("<h4>Parameters</h4>")[1]  # no JSON dump
     del record["layout"]
     with pytest.raises(ValueError, match="forcerun mapper_graph"):
-        graph_html(record)
+        figure_single_graph(record, tmp_path / "graph.png", tmp_path / "graph.csv")
 
 
 def test_a_graph_without_nodes_is_drawn_and_tabled_as_one(tmp_path):
@@ -246,3 +248,193 @@ def test_dbscan_labels_are_scikit_learns(min_samples):
     rows, cols = neighbours.nonzero()
     contested = [i for i in np.flatnonzero(~core & (ours >= 0)) if len(set(ours[cols[(rows == i) & core[cols]]])) > 1]
     assert contested or min_samples == 2
+
+
+def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
+    """Drag, wheel, keys and clicks as a reader gives them, on a two-graph page written by explorer_page."""
+    from browser import Browser, chromium_executable
+    from cnntopo.mapper.explorer import explorer_page
+    from cnntopo.pages import png_data_uri
+    from cnntopo.plotting import class_colour
+
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    members = [[k, k, k % 2, 0] for k in range(30)]  # 30 sampled points: three pages of 12
+    nodes = [
+        {
+            "id": 0,
+            "x": -0.6,
+            "y": 0.0,
+            "size": 3538,
+            "interval": 0,
+            "lens": [0, 0.3],
+            "norms": [0, 1],
+            "counts": {"0": 3000, "1": 538},
+            "purity": 0.5,
+            "images": 30,
+            "members": members,
+            "image_ids": list(range(30)),
+        },
+        {
+            "id": 1,
+            "x": 0.6,
+            "y": 0.0,
+            "size": 100,
+            "interval": 1,
+            "lens": [0.2, 0.5],
+            "norms": [1, 2],
+            "counts": {"1": 100},
+            "purity": 1.0,
+            "images": 3,
+            "members": members[:3],
+            "image_ids": [0, 1, 2],
+        },
+        {
+            "id": 2,
+            "x": 0.0,
+            "y": 0.6,
+            "size": 50,
+            "interval": 2,
+            "lens": [0.4, 0.7],
+            "norms": [2, 3],
+            "counts": {"0": 50},
+            "purity": 1.0,
+            "images": 2,
+            "members": members[:2],
+            "image_ids": [0, 7],
+        },
+    ]
+    params = {
+        "layer": 15,
+        "layer_name": "layer4.1",
+        "sampling": "full",
+        "sigma": 0.0,
+        "points": 3688,
+        "lens": "l2",
+        "norm_range": [0, 3],
+        "n_intervals": 3,
+        "overlap": 0.3,
+        "min_samples": 5,
+        "eps": 0.5,
+        "eps_from": "knee",
+    }
+    graph = {
+        "title": "t",
+        "params": params,
+        "purity": {"points_in_nodes": 1, "mean_node_purity": 0.8},
+        "rf": [[0, 0, 3, 3]],
+        "nodes": nodes,
+        "edges": [[0, 1], [1, 2]],
+    }
+    data = {
+        "classes": ["zero", "one"],
+        "palette": [class_colour(0), class_colour(1)],
+        "labels": {str(k): k % 2 for k in range(30)},
+        "sprite": {
+            "uri": png_data_uri(np.zeros((24, 24, 3), np.uint8)),
+            "cols": 6,
+            "side": 4,
+            "count": 30,
+            "images": list(range(30)),
+        },
+        "rf_level": 0.1,
+        "graphs": [
+            graph | {"id": "full/layer15", "same_as": ["foreground5/layer15"]},
+            graph | {"id": "foreground5/layer15", "same_as": ["full/layer15"]},
+        ],
+    }
+    page = tmp_path / "mapper" / "explorer.html"
+    page.parent.mkdir()
+    page.write_text(explorer_page(data))
+    centre = (
+        '(id) => { const r = document.querySelector(`g.node[data-node="${id}"]`).getBoundingClientRect();'
+        " return [r.x + r.width / 2, r.y + r.height / 2]; }"
+    )
+    with Browser(1000, 700) as browser:
+        browser.open(page, "document.body.dataset.ready === 'true'")
+        assert "The same graph as foreground5/layer15" in browser.evaluate(
+            "document.getElementById('summary').textContent"
+        )
+        assert browser.evaluate("document.getElementById('report').getAttribute('href')") == "../report/report.html"
+        assert (
+            browser.evaluate("document.getElementById('table').getAttribute('href')")
+            == "../mapper/graphs/full/layer15.csv"
+        )
+        # At 1000 x 700 nothing scrolls but the side panel.
+        assert browser.evaluate(
+            "document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
+        )
+        # A drag that starts on a node pans and selects nothing.
+        start = browser.evaluate(f"({centre})(0)")
+        browser.drag(start, (start[0] + 120, start[1] + 40))
+        assert browser.evaluate("document.querySelector('#node h2').textContent") == "Node"
+        moved = browser.evaluate(f"({centre})(0)")
+        assert abs(moved[0] - start[0] - 120) < 3
+        # A click selects; the node's images page with their total and export as CSV.
+        browser.click(*moved)
+        assert browser.evaluate("document.querySelector('#node h2').textContent") == "Node 0"
+        assert "3538 points come from 30 images" in browser.evaluate(
+            "document.getElementById('members-total').textContent"
+        )
+        assert browser.evaluate("document.querySelectorAll('#members .thumb').length") == 12
+        browser.evaluate("document.getElementById('next').click(); document.getElementById('next').click()")
+        assert browser.evaluate("document.getElementById('page').textContent") == "25-30 of 30"
+        csv = browser.evaluate("decodeURIComponent(document.getElementById('csv').href.split(',').slice(1).join(','))")
+        assert csv.splitlines()[:2] == ["image,class,sampled_position", "0,zero,0"] and len(csv.splitlines()) == 31
+        # A thumbnail opens its image large, with the receptive field of its sampled point; Escape closes it.
+        browser.evaluate("document.getElementById('previous').click(); document.getElementById('previous').click()")
+        browser.evaluate("document.querySelector('#members .thumb').click()")
+        assert browser.evaluate("getComputedStyle(document.getElementById('large')).display") == "flex"
+        assert browser.evaluate("document.querySelectorAll('#large .rf').length") == 1
+        browser.key("Escape")
+        assert browser.evaluate("getComputedStyle(document.getElementById('large')).display") == "none"
+        assert browser.evaluate("document.getElementById('search').value") == "0"  # its nodes are outlined
+        # A second graph beside the first; search by image id outlines every node that holds it, in both.
+        browser.evaluate(
+            "(() => { const c = document.getElementById('compare'); c.value = '1'; c.dispatchEvent(new Event('change')); })()"
+        )
+        assert browser.evaluate("document.querySelectorAll('#scene2 g.node').length") == 3
+        browser.evaluate("(() => { const box = document.getElementById('search'); box.value = ''; box.focus(); })()")
+        browser.key("7", "Digit7")
+        found = browser.evaluate("[...document.querySelectorAll('g.node.found')].map((g) => g.dataset.node)")
+        assert found == ["0", "2", "0", "2"]
+        assert browser.evaluate("document.getElementById('found').textContent") == " in 2 nodes | 2 nodes"
+        browser.screenshot(tmp_path / "explorer_side_by_side.png")
+        browser.evaluate(
+            "(() => { const c = document.getElementById('compare'); c.value = ''; c.dispatchEvent(new Event('change')); })()"
+        )
+        browser.evaluate(
+            "(() => { const box = document.getElementById('search'); box.value = ''; box.dispatchEvent(new Event('input')); })()"
+        )
+        # The wheel zooms within its limits; 0 fits the graph again.
+        for _ in range(30):
+            browser.wheel(500, 350, -500)
+        assert browser.evaluate("document.getElementById('scene').getAttribute('transform')").endswith("scale(40)")
+        for _ in range(60):
+            browser.wheel(500, 350, 500)
+        assert browser.evaluate("document.getElementById('scene').getAttribute('transform')").endswith("scale(0.25)")
+        browser.evaluate("document.activeElement.blur()")  # in the image id box, 0 is a digit
+        browser.key("0", "Digit0")
+        assert (
+            browser.evaluate("document.getElementById('scene').getAttribute('transform')") == "translate(0,0) scale(1)"
+        )
+        # Unticking class 1 dims the node that holds only it, and its edges.
+        browser.click(
+            *browser.evaluate(
+                "(() => { const r = document.querySelector('input[data-class=\"1\"]').getBoundingClientRect();"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+            )
+        )
+        assert browser.evaluate("[...document.querySelectorAll('g.node.dim')].map((g) => g.dataset.node)") == ["1"]
+        assert browser.evaluate("document.querySelectorAll('g.edges line.dim').length") == 2
+        # Tab reaches the nodes, the arrows move between them, Enter selects.
+        browser.evaluate("document.querySelector('g.node[data-node=\"0\"]').focus()")
+        browser.key("ArrowRight")
+        browser.key("ArrowRight")
+        browser.key("Enter")
+        assert browser.evaluate("document.querySelector('#node h2').textContent") == "Node 2"
+        browser.screenshot(tmp_path / "explorer_1000x700.png")
+        browser.call("Emulation.setDeviceMetricsOverride", width=1920, height=1080, deviceScaleFactor=1, mobile=False)
+        assert browser.evaluate("document.documentElement.scrollHeight <= innerHeight")
+        browser.screenshot(tmp_path / "explorer_1920x1080.png")
+        assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested

@@ -74,7 +74,7 @@ def planned_jobs(stdout: str) -> dict[str, int]:
 # Outputs that differ between two uninterrupted runs, by design: logs and Snakemake's benchmark files
 # (times), and the training metrics and summaries, whose time columns are compared apart (TIMING_KEYS).
 # The report is no output of the run: `--report` makes it afterwards.
-VOLATILE_FOLDERS = ("results/logs/", "results/benchmarks/", "results/report.html")
+VOLATILE_FOLDERS = ("results/logs/", "results/benchmarks/", "results/report.zip", "results/report/")
 TIMING_KEYS = ("seconds", "images_per_second")
 
 

@@ -12,14 +12,16 @@ import numpy as np
 from cnntopo.io import strict_json
 
 
-def png_data_uri(image: np.ndarray, optimize: bool = False) -> str:
-    """A ``data:image/png;base64,...`` URI of one ``(H, W, 3)`` uint8 image; ``optimize`` spends time on a
-    smaller file (worth it for the explorer's large sprites)."""
+def png_data_uri(image: np.ndarray | bytes, optimize: bool = False) -> str:
+    """A ``data:image/png;base64,...`` URI of one ``(H, W, 3)`` uint8 image, or of a PNG file's bytes;
+    ``optimize`` spends time on a smaller file (worth it for the explorer's large sprites)."""
+    if isinstance(image, bytes):
+        return "data:image/png;base64," + base64.b64encode(image).decode()
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG", optimize=optimize)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return png_data_uri(buffer.getvalue())
 
 
 def json_script(data: Any, element_id: str) -> str:

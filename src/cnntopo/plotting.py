@@ -10,6 +10,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# Okabe and Ito's eight colours, told apart under the common colour-vision deficiencies.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+
+
+def class_colour(label: int) -> str:
+    """The colour (hex) of class ``label`` in every figure and page: Okabe-Ito for classes 0-7; classes 8-15
+    take the same colours mixed halfway with white, 16 and up repeat the cycle. Beyond eight classes
+    colour alone does not tell every class apart for every reader: legends and tooltips name them."""
+    base = OKABE_ITO[label % 8]
+    if (label // 8) % 2 == 0:
+        return base
+    return "#" + "".join(f"{(int(base[k : k + 2], 16) + 255) // 2:02X}" for k in (1, 3, 5))
+
 
 def use_file_backend() -> None:
     """Draw with matplotlib's non-interactive Agg backend (figures are written to files, jobs have no display)."""

@@ -98,7 +98,7 @@ rule mapper_graph:
         html=report(
             "results/mapper/graphs/{variant}/layer{layer}.html",
             caption="../report/mapper_graph.rst",
-            category="Mapper graphs (interactive)",
+            category="Mapper graphs",
             subcategory="{variant}",
         ),
         figure="results/mapper/graphs/{variant}/layer{layer}.png",
@@ -136,7 +136,8 @@ rule mapper_explorer:
         report(
             "results/mapper/explorer.html",
             caption="../report/mapper_explorer.rst",
-            category="Mapper graphs (interactive)",
+            category="Mapper explorer",
+            labels={"page": "mapper explorer"},
         ),
     log:
         "results/logs/mapper_explorer.log",

@@ -128,8 +128,8 @@ rule profile_viewer:
         report(
             "results/profiles/viewer.html",
             caption="../report/profile_viewer.rst",
-            category="Profiles",
-            labels={"figure": "viewer"},
+            category="Profile viewer",
+            labels={"page": "profile viewer"},
         ),
     log:
         "results/logs/profile_viewer.log",

@@ -4,20 +4,25 @@
 (function () {
   const DATA = JSON.parse(document.getElementById("data").textContent);
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                   "#bcbd22", "#17becf"];
   const SIZE = 800; // the layout's [-1, 1] square is drawn in a SIZE x SIZE user space
   const THUMB = 64;
   const view = document.getElementById("view");
   const scene = document.getElementById("scene");
+  const view2 = document.getElementById("view2"); // the graph shown beside it, if any
+  const scene2 = document.getElementById("scene2");
+  let compared = null;
+  for (const svg of [view, view2]) svg.setAttribute("viewBox", `0 0 ${SIZE} ${SIZE}`);
   const tooltip = document.getElementById("tooltip");
   const select = document.getElementById("graph");
   const shownClasses = new Set(DATA.classes.map((_, i) => String(i)));
   let current = null;
   let selected = null;
   let transform = { k: 1, x: 0, y: 0 };
+  const ZOOM = [0.25, 40]; // beyond these a graph is a dot or one glyph fills the pane
+  const PAGE = 12; // thumbnails per page of a node's members
+  let dragMoved = false; // the last press moved the view: its click is not a selection
 
-  const colour = (label) => PALETTE[Number(label) % PALETTE.length];
+  const colour = (label) => DATA.palette[Number(label)] ?? "#888";
   const className = (label) => DATA.classes[Number(label)] ?? String(label);
   const fmt = (v, digits = 3) => (typeof v === "number" ? Number(v.toPrecision(digits)) : v);
   const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -38,10 +43,11 @@
   }
 
   // A pie chart of the node's class counts: the paper's glyph.
-  function glyph(node, biggest) {
+  function glyph(node, biggest, interactive) {
     const [cx, cy] = position(node);
     const r = radius(node, biggest);
-    const g = el("g", { class: "node", "data-node": node.id, cursor: "pointer" });
+    const g = el("g", { class: "node", "data-node": node.id, cursor: "pointer", tabindex: 0,
+                        role: "button", "aria-label": `node ${node.id}, ${node.size} points` });
     const entries = Object.entries(node.counts).sort((a, b) => Number(a[0]) - Number(b[0]));
     if (entries.length === 1) {
       g.appendChild(el("circle", { cx, cy, r, fill: colour(entries[0][0]) }));
@@ -58,10 +64,22 @@
       }
     }
     g.appendChild(el("circle", { cx, cy, r, fill: "none", stroke: "#333", "stroke-width": 0.7, class: "outline" }));
+    if (!interactive) return g;
     g.addEventListener("mouseenter", (event) => showTooltip(node, event));
     g.addEventListener("mousemove", (event) => moveTooltip(event));
     g.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
-    g.addEventListener("click", (event) => { event.stopPropagation(); selectNode(node); });
+    g.addEventListener("click", (event) => { event.stopPropagation(); if (!dragMoved) selectNode(node); });
+    g.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); selectNode(node); }
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+      if (step) {
+        event.preventDefault();
+        const all = [...scene.querySelectorAll("g.node")];
+        all[(all.indexOf(g) + step + all.length) % all.length].focus();
+      }
+    });
+    g.addEventListener("focus", () => g.querySelector(".outline").setAttribute("stroke-dasharray", "3 2"));
+    g.addEventListener("blur", () => g.querySelector(".outline").removeAttribute("stroke-dasharray"));
     return g;
   }
 
@@ -83,17 +101,46 @@
     tooltip.style.top = `${event.clientY - box.top + 12}px`;
   }
 
+  // Both panes pan and zoom together.
   function applyTransform() {
-    scene.setAttribute("transform", `translate(${transform.x},${transform.y}) scale(${transform.k})`);
+    for (const target of [scene, scene2]) {
+      target.setAttribute("transform", `translate(${transform.x},${transform.y}) scale(${transform.k})`);
+    }
   }
+
+  // [scene, graph] of every pane showing a graph.
+  const panes = () => [[scene, current], ...(compared ? [[scene2, compared]] : [])];
 
   function draw(graph) {
     current = graph;
     selected = null;
-    scene.replaceChildren();
-    view.setAttribute("viewBox", `0 0 ${SIZE} ${SIZE}`);
     transform = { k: 1, x: 0, y: 0 };
     applyTransform();
+    drawScene(scene, graph, true);
+    const same = graph.same_as.length ? ` The same graph as ${graph.same_as.join(", ")} (the same points and ` +
+      "nodes: every sampled position of this layer is in both samples)." : "";
+    document.getElementById("summary").textContent =
+      `${graph.title}: ${graph.nodes.length} nodes, ${graph.edges.length} edges.${same}`;
+    const [variant, layer] = graph.id.split("/");
+    document.getElementById("table").href = `${resultsRoot()}mapper/graphs/${variant}/${layer}.csv`;
+    drawParams(graph);
+    applyClassFilter();
+    search();
+    document.getElementById("node").innerHTML =
+      "<h2>Node</h2><p>Click a node to see the images whose points it holds.</p>";
+    if (location.hash !== `#graph=${graph.id}`) history.replaceState(null, "", `#graph=${graph.id}`);
+  }
+
+  function compare(graph) {
+    compared = graph;
+    view2.style.display = graph ? "block" : "none";
+    if (graph) drawScene(scene2, graph, false);
+    applyClassFilter();
+    search();
+  }
+
+  function drawScene(target, graph, interactive) {
+    target.replaceChildren();
     const byId = new Map(graph.nodes.map((n) => [n.id, n]));
     const biggest = Math.max(1, ...graph.nodes.map((n) => n.size));
     const edges = el("g", { class: "edges" });
@@ -102,22 +149,14 @@
       const [x2, y2] = position(byId.get(b));
       edges.appendChild(el("line", { x1, y1, x2, y2, stroke: "#999", "stroke-width": 0.8, "data-a": a, "data-b": b }));
     }
-    scene.appendChild(edges);
     const nodes = el("g", { class: "nodes" });
-    for (const node of graph.nodes) nodes.appendChild(glyph(node, biggest));
-    scene.appendChild(nodes);
+    for (const node of graph.nodes) nodes.appendChild(glyph(node, biggest, interactive));
+    target.append(edges, nodes);
     if (!graph.nodes.length) {
       const text = el("text", { x: SIZE / 2, y: SIZE / 2, "text-anchor": "middle" });
       text.textContent = "no nodes: every point fell into DBSCAN noise";
-      scene.appendChild(text);
+      target.appendChild(text);
     }
-    document.getElementById("summary").textContent =
-      `${graph.title}: ${graph.nodes.length} nodes, ${graph.edges.length} edges`;
-    drawParams(graph);
-    applyClassFilter();
-    document.getElementById("node").innerHTML =
-      "<h2>Node</h2><p>Click a node to see the images whose points it holds.</p>";
-    if (location.hash !== `#graph=${graph.id}`) history.replaceState(null, "", `#graph=${graph.id}`);
   }
 
   function drawParams(graph) {
@@ -138,7 +177,7 @@
 
   function drawClassFilter() {
     const box = document.getElementById("classes");
-    box.innerHTML = "<h2>Classes</h2><p>Unticked classes dim the nodes that hold none of the ticked ones.</p>";
+    box.innerHTML = "<h2>Classes</h2><p>Unticked classes dim the nodes that hold none of the ticked ones, and their edges.</p>";
     DATA.classes.forEach((name, i) => {
       const label = document.createElement("label");
       label.style.marginRight = "8px";
@@ -157,10 +196,17 @@
   }
 
   function applyClassFilter() {
-    for (const g of scene.querySelectorAll("g.node")) {
-      const node = current.nodes.find((n) => n.id === Number(g.dataset.node));
-      const visible = Object.keys(node.counts).some((label) => shownClasses.has(label));
-      g.classList.toggle("dim", !visible);
+    for (const [target, graph] of panes()) {
+      const dimmed = new Set();
+      for (const g of target.querySelectorAll("g.node")) {
+        const node = graph.nodes.find((n) => n.id === Number(g.dataset.node));
+        const visible = Object.keys(node.counts).some((label) => shownClasses.has(label));
+        g.classList.toggle("dim", !visible);
+        if (!visible) dimmed.add(node.id);
+      }
+      for (const line of target.querySelectorAll("g.edges line")) {
+        line.classList.toggle("dim", dimmed.has(Number(line.dataset.a)) || dimmed.has(Number(line.dataset.b)));
+      }
     }
   }
 
@@ -172,16 +218,6 @@
       outline.setAttribute("stroke", on ? "#000" : "#333");
       outline.setAttribute("stroke-width", on ? 3 : 0.7);
     }
-    const s = DATA.sprite;
-    const scale = THUMB / s.side;
-    const thumbs = node.members.map(([tile, image, label, pos]) => {
-      const [r0, c0, r1, c1] = current.rf[pos];
-      const left = -(tile % s.cols) * THUMB, top = -Math.floor(tile / s.cols) * THUMB;
-      return `<div class="thumb" data-image="${image}"><div class="img" style="background-image:url(${s.uri});` +
-        `background-size:${s.cols * THUMB}px auto;background-position:${left}px ${top}px">` +
-        `<div class="rf" style="left:${c0 * scale}px;top:${r0 * scale}px;width:${(c1 - c0 + 1) * scale}px;` +
-        `height:${(r1 - r0 + 1) * scale}px"></div></div>image ${image}<br>${escapeHtml(className(label))}, pos ${pos}</div>`;
-    }).join("");
     const counts = Object.entries(node.counts).sort((a, b) => b[1] - a[1])
       .map(([label, count]) => `<tr><td><span class="swatch" style="background:${colour(label)}"></span>` +
         `${escapeHtml(className(label))}</td><td>${count}</td></tr>`).join("");
@@ -192,38 +228,172 @@
       `[${fmt(node.norms[0])}, ${fmt(node.norms[1])}] in norm units</td></tr>` +
       `<tr><th>node purity</th><td>${fmt(node.purity, 2)} (1 / ${Object.keys(node.counts).length} classes)</td></tr>` +
       `</table><h2>Classes</h2><table>${counts}</table>` +
-      `<h2>Members (${node.members.length} shown)</h2><p>Red box: the effective receptive field of the ` +
-      `sampled position (response at least ${DATA.rf_level * 100}% of its peak).</p>` +
-      `<div class="thumbs" id="members">${thumbs}</div>`;
+      `<h2>Images</h2><p id="members-total">The node's ${node.size} points come from ${node.images} images` +
+      (node.image_ids.length < node.images ? ` (${node.image_ids.length} of them are in this page)` : "") +
+      `, listed ${PAGE} at a time (click one to see it large). A red box marks the effective receptive field ` +
+      `of a point of a seeded sample of ${node.members.length} (response at least ${DATA.rf_level * 100}% ` +
+      `of its peak).</p><p><button id="previous">previous</button> <span id="page"></span> ` +
+      `<button id="next">next</button> <a id="csv" download="node${node.id}_images.csv">CSV of the images</a>` +
+      `</p><div class="thumbs" id="members"></div>`;
+    const sampled = new Map();
+    for (const [, image, , pos] of node.members) if (!sampled.has(image)) sampled.set(image, pos);
+    const rows = node.image_ids.map((image) =>
+      `${image},${csvField(className(DATA.labels[image]))},${sampled.has(image) ? sampled.get(image) : ""}`);
+    document.getElementById("csv").href = "data:text/csv;charset=utf-8," +
+      encodeURIComponent(["image,class,sampled_position", ...rows].join("\n") + "\n");
+    let page = 0;
+    const pages = Math.max(1, Math.ceil(node.image_ids.length / PAGE));
+    const show = () => {
+      const shown = node.image_ids.slice(page * PAGE, (page + 1) * PAGE);
+      const box = document.getElementById("members");
+      box.innerHTML = thumbnails(shown.map((image) => [image, sampled.get(image)]));
+      for (const thumb of box.querySelectorAll(".thumb")) {
+        thumb.addEventListener("click", () => {
+          const image = Number(thumb.dataset.image);
+          document.getElementById("search").value = String(image); // its nodes outlined in both panes
+          search();
+          showLarge(image, sampled.get(image));
+        });
+      }
+      document.getElementById("page").textContent =
+        `${Math.min(node.image_ids.length, page * PAGE + 1)}-${Math.min(node.image_ids.length, (page + 1) * PAGE)} ` +
+        `of ${node.image_ids.length}`;
+      document.getElementById("previous").disabled = page === 0;
+      document.getElementById("next").disabled = page >= pages - 1;
+    };
+    document.getElementById("previous").addEventListener("click", () => { page -= 1; show(); });
+    document.getElementById("next").addEventListener("click", () => { page += 1; show(); });
+    show();
   }
 
-  // Pan by dragging the background, zoom with the wheel around the cursor.
+  const TILES = new Map(DATA.sprite.images.map((image, tile) => [image, tile]));
+
+  // One image drawn from the sprite at `size` px, with the receptive-field box of position `pos` if given.
+  function imageBox(image, pos, size) {
+    const s = DATA.sprite;
+    const tile = TILES.get(image);
+    if (tile === undefined) return `<div class="img" style="width:${size}px;height:${size}px" title="not in the page's sprite"></div>`;
+    const scale = size / s.side;
+    const left = -(tile % s.cols) * size, top = -Math.floor(tile / s.cols) * size;
+    let rf = "";
+    if (pos !== undefined) {
+      const [r0, c0, r1, c1] = current.rf[pos];
+      rf = `<div class="rf" style="left:${c0 * scale}px;top:${r0 * scale}px;width:${(c1 - c0 + 1) * scale}px;` +
+        `height:${(r1 - r0 + 1) * scale}px"></div>`;
+    }
+    return `<div class="img" style="width:${size}px;height:${size}px;background-image:url(${s.uri});` +
+      `background-size:${s.cols * size}px auto;background-position:${left}px ${top}px">${rf}</div>`;
+  }
+
+  function showLarge(image, pos) {
+    const large = document.getElementById("large");
+    large.innerHTML = `<div>${imageBox(image, pos, 384)}<p>image ${image}, ` +
+      `${escapeHtml(className(DATA.labels[image]))}` + (pos !== undefined ? `, sampled position ${pos} (red: its ` +
+      "effective receptive field)" : ", no sampled point of this node") + ". Esc or a click closes it.</p></div>";
+    large.style.display = "flex";
+    large.onclick = () => { large.style.display = "none"; };
+  }
+
+  const csvField = (text) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+
+  function thumbnails(images) {
+    return images.map(([image, pos]) => `<div class="thumb" data-image="${image}">${imageBox(image, pos, THUMB)}` +
+      `image ${image}<br>${escapeHtml(className(DATA.labels[image]))}${pos !== undefined ? `, pos ${pos}` : ""}</div>`)
+      .join("");
+  }
+
+  // Every node that holds image `image` is outlined, in both panes; the count is shown.
+  function search() {
+    const value = document.getElementById("search").value;
+    const image = value === "" ? null : Number(value);
+    const found = [];
+    for (const [target, graph] of panes()) {
+      let count = 0;
+      for (const g of target.querySelectorAll("g.node")) {
+        const node = graph.nodes.find((n) => n.id === Number(g.dataset.node));
+        const holds = image !== null && node.image_ids.includes(image);
+        g.classList.toggle("found", holds);
+        count += holds;
+      }
+      found.push(`${count} node${count === 1 ? "" : "s"}`);
+    }
+    document.getElementById("found").textContent = image === null ? "" : ` in ${found.join(" | ")}`;
+  }
+
+  // The run's results folder, from this page's place in it (results/mapper/explorer.html) or in an
+  // extracted zip report (results/report/data/raw/ID/explorer.html).
+  function resultsRoot() {
+    return location.pathname.includes("/data/raw/") ? "../../../../" : "../";
+  }
+
+  function reportLink() {
+    return location.pathname.includes("/data/raw/") ? "../../../report.html" : "../report/report.html";
+  }
+
+  // Pan by dragging (anywhere: a press that moves is a pan, never a selection), zoom with the wheel
+  // around the cursor within ZOOM, fit with the button or the 0 key.
   let drag = null;
-  view.addEventListener("mousedown", (event) => {
-    drag = { x: event.clientX, y: event.clientY, tx: transform.x, ty: transform.y };
-    view.style.cursor = "grabbing";
-  });
+  for (const svg of [view, view2]) {
+    svg.addEventListener("mousedown", (event) => {
+      drag = { x: event.clientX, y: event.clientY, tx: transform.x, ty: transform.y, svg };
+      dragMoved = false;
+      svg.style.cursor = "grabbing";
+    });
+    svg.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      const point = svg.createSVGPoint();
+      point.x = event.clientX;
+      point.y = event.clientY;
+      const p = point.matrixTransform(svg.getScreenCTM().inverse());
+      const k = Math.min(ZOOM[1], Math.max(ZOOM[0], transform.k * Math.exp(-event.deltaY / 500)));
+      const factor = k / transform.k;
+      transform.x = p.x - (p.x - transform.x) * factor;
+      transform.y = p.y - (p.y - transform.y) * factor;
+      transform.k = k;
+      applyTransform();
+    }, { passive: false });
+  }
   window.addEventListener("mousemove", (event) => {
     if (!drag) return;
-    const box = view.getBoundingClientRect();
+    if (Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > 3) dragMoved = true;
+    const box = drag.svg.getBoundingClientRect();
     const unit = SIZE / Math.min(box.width, box.height);
     transform.x = drag.tx + (event.clientX - drag.x) * unit;
     transform.y = drag.ty + (event.clientY - drag.y) * unit;
     applyTransform();
   });
-  window.addEventListener("mouseup", () => { drag = null; view.style.cursor = "grab"; });
-  view.addEventListener("wheel", (event) => {
-    event.preventDefault();
-    const point = view.createSVGPoint();
-    point.x = event.clientX;
-    point.y = event.clientY;
-    const p = point.matrixTransform(view.getScreenCTM().inverse());
-    const factor = Math.exp(-event.deltaY / 500);
-    transform.x = p.x - (p.x - transform.x) * factor;
-    transform.y = p.y - (p.y - transform.y) * factor;
-    transform.k *= factor;
-    applyTransform();
-  }, { passive: false });
+  window.addEventListener("mouseup", () => {
+    if (drag) drag.svg.style.cursor = "grab";
+    drag = null;
+  });
+  const fit = () => { transform = { k: 1, x: 0, y: 0 }; applyTransform(); };
+  document.getElementById("fit").addEventListener("click", fit);
+  window.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.getElementById("large").style.display = "none";
+    if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
+    if (event.key === "0") fit();
+  });
+  document.getElementById("search").addEventListener("input", search);
+  document.getElementById("report").href = reportLink();
+  drawGlyphLegend();
+
+  function drawGlyphLegend() {
+    const svg = el("svg", { width: 44, height: 44, viewBox: "0 0 44 44" });
+    const slices = [[0, 0.6], [1, 0.3], [2, 0.1]];
+    let angle = -Math.PI / 2;
+    for (const [label, share] of slices) {
+      const sweep = 2 * Math.PI * share;
+      const x0 = 22 + 18 * Math.cos(angle), y0 = 22 + 18 * Math.sin(angle);
+      const x1 = 22 + 18 * Math.cos(angle + sweep), y1 = 22 + 18 * Math.sin(angle + sweep);
+      svg.appendChild(el("path", { d: `M22,22 L${x0},${y0} A18,18 0 ${sweep > Math.PI ? 1 : 0} 1 ${x1},${y1} Z`,
+                                   fill: colour(label) }));
+      angle += sweep;
+    }
+    const box = document.getElementById("legend");
+    box.append(svg, Object.assign(document.createElement("span"), { textContent:
+      "A node: a pie of the classes of its points (slice = class share); its area grows with its number " +
+      "of points. An edge joins nodes that share points." }));
+  }
 
   DATA.graphs.forEach((graph, i) => {
     const option = document.createElement("option");
@@ -232,6 +402,11 @@
     select.appendChild(option);
   });
   select.addEventListener("change", () => draw(DATA.graphs[Number(select.value)]));
+  const beside = document.getElementById("compare");
+  DATA.graphs.forEach((graph, i) => {
+    beside.appendChild(Object.assign(document.createElement("option"), { value: String(i), textContent: graph.id }));
+  });
+  beside.addEventListener("change", () => compare(beside.value === "" ? null : DATA.graphs[Number(beside.value)]));
   drawClassFilter();
   const wanted = decodeURIComponent(location.hash.replace(/^#graph=/, ""));
   const start = Math.max(0, DATA.graphs.findIndex((g) => g.id === wanted));

@@ -8,8 +8,10 @@ the node holds as thumbnails, each with the effective receptive field of its sam
 outlined. Each graph is drawn in the layout its JSON holds, as in the static figures.
 
 Thumbnails come from one sprite image per run, embedded in the page: the images the graphs
-use, at most ``sprite_images`` of them (a seeded choice when there are more); a node lists up
-to ``thumbnails`` of its (image, position) points whose image is in the sprite.
+use, at most ``sprite_images`` of them (a seeded choice when there are more). A node lists
+every image of the sprite its points come from (paged; all of them when every image fits), and
+a seeded sample of up to ``thumbnails`` of its (image, position) points whose image is in the
+sprite, whose receptive fields are drawn.
 
 The effective receptive field of a position is the box around the input pixels whose impulse
 response (:mod:`cnntopo.mapper.foreground`) is at least ``RF_LEVEL`` of the position's peak.
@@ -18,6 +20,7 @@ response (:mod:`cnntopo.mapper.foreground`) is at least ``RF_LEVEL`` of the posi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +32,7 @@ from cnntopo.io import atomic_write_text
 from cnntopo.mapper.figures import graph_id, graph_positions, graph_title
 from cnntopo.mapper.graph import cover_intervals
 from cnntopo.pages import json_script, png_data_uri
+from cnntopo.plotting import class_colour
 from cnntopo.store import layer_key, open_store
 
 RF_LEVEL = 0.1
@@ -37,18 +41,25 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#222}
 header{padding:8px 12px;background:#f3f3f3;border-bottom:1px solid #ccc;display:flex;gap:12px;align-items:center;flex-wrap:wrap}
 header h1{font-size:16px;margin:0}
-#main{display:flex;height:calc(100vh - 48px)}
-#left{flex:1;position:relative;min-width:300px}
-#view{width:100%;height:100%;cursor:grab;background:#fff}
+html,body{height:100%}body{display:flex;flex-direction:column}
+#main{display:flex;flex:1;min-height:0}
+#legend{display:flex;gap:8px;align-items:center;font-size:12px}
+#left{flex:1;position:relative;min-width:300px;display:flex}
+#view,#view2{flex:1;min-width:0;height:100%;cursor:grab;background:#fff}#view2{border-left:1px solid #ccc}
 #tooltip{position:absolute;pointer-events:none;background:rgba(255,255,255,.95);border:1px solid #888;
  padding:4px 6px;font-size:12px;display:none;max-width:260px}
-aside{width:400px;overflow-y:auto;border-left:1px solid #ccc;padding:8px 12px;font-size:13px}
+aside{width:min(400px,40vw);overflow-y:auto;border-left:1px solid #ccc;padding:8px 12px;font-size:13px}
+g.node:focus{outline:none}
 aside h2{font-size:14px;margin:10px 0 4px}
 table{border-collapse:collapse}td,th{padding:1px 6px;text-align:left}
 .thumbs{display:flex;flex-wrap:wrap;gap:6px}
 .thumb{width:64px;font-size:10px;text-align:center}
 .img{width:64px;height:64px;position:relative;background-repeat:no-repeat;image-rendering:pixelated;border:1px solid #999}
 .rf{position:absolute;border:2px solid #e00;box-sizing:border-box}
+.thumb{cursor:zoom-in}.thumb.missing .img{background:#eee}
+#large{position:fixed;inset:0;background:rgba(0,0,0,.6);display:none;align-items:center;justify-content:center}
+#large>div{background:#fff;padding:12px;max-width:90vw}
+g.node.found .outline{stroke:#D55E00;stroke-width:4}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:3px}
 .dim{opacity:.15}
 """
@@ -119,6 +130,9 @@ def graph_entry(
                 "counts": node["label_counts"],
                 "purity": 1.0 / len(node["label_counts"]),
                 "images": len(np.unique(image[members])),
+                # The page lists and searches the images it can show: those of the sprite (every image of the
+                # embedded default's graphs; at most sprite_images at the paper's scale, which bounds the page).
+                "image_ids": [i for i in np.unique(image[members]).tolist() if i in in_sprite],
                 "members": [[in_sprite[int(image[m])], int(image[m]), int(labels[m]), int(position[m])] for m in shown],
             }
         )
@@ -133,17 +147,29 @@ def graph_entry(
     }
 
 
+def graph_signature(graph: dict, image: np.ndarray, position: np.ndarray) -> str:
+    """A digest of a graph's nodes (the (image, position) points of each) and edges: equal for two menu entries
+    that are one graph, e.g. the full and foreground samplings of a layer where every position is foreground."""
+    nodes = sorted(sorted(zip(image[n["members"]].tolist(), position[n["members"]].tolist())) for n in graph["nodes"])
+    return hashlib.sha256(json.dumps([nodes, sorted(map(sorted, graph["edges"]))]).encode()).hexdigest()
+
+
 def explorer_page(data: dict) -> str:
     """The page: the data as JSON in a script element, the style and the script inlined."""
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Mapper explorer</title>"
         f"<style>{_STYLE}</style></head><body>"
         "<header><h1>Mapper explorer</h1><label>graph <select id='graph'></select></label>"
+        "<button id='fit' title='fit the graph to the pane (key 0)'>Fit</button>"
+        "<label>beside it <select id='compare'><option value=''>nothing</option></select></label>"
+        "<label>image id <input id='search' type='number' min='0' style='width:6em'></label><span id='found'></span>"
+        "<a id='report' href='#'>report</a><a id='table' href='#'>node table</a>"
         "<span id='summary'></span></header>"
-        "<div id='main'><div id='left'><svg id='view'><g id='scene'></g></svg><div id='tooltip'></div></div>"
-        "<aside><section id='params'></section><section id='classes'></section>"
+        "<div id='main'><div id='left'><svg id='view'><g id='scene'></g></svg>"
+        "<svg id='view2' style='display:none'><g id='scene2'></g></svg><div id='tooltip'></div></div>"
+        "<aside><section id='legend'></section><section id='params'></section><section id='classes'></section>"
         "<section id='node'><h2>Node</h2><p>Click a node to see the images whose points it holds.</p></section>"
-        "</aside></div>"
+        "</aside></div><div id='large' role='dialog'></div>"
         f"{json_script(data, 'data')}"
         f"<script>{_SCRIPT.read_text()}</script></body></html>"
     )
@@ -179,9 +205,19 @@ def build_explorer(
         if key not in boxes:
             boxes[key] = receptive_field_boxes(fields[key], side)
         entries.append(graph_entry(graph, image, position, labels, in_sprite, boxes[key], thumbnails, seed))
+    signatures = [graph_signature(graph, image, position) for graph, (image, position, _) in zip(graphs, points)]
+    for entry, signature in zip(entries, signatures):
+        entry["same_as"] = [
+            other["id"] for other, theirs in zip(entries, signatures) if theirs == signature and other is not entry
+        ]
+    image_labels = {}
+    for image, _, labels in points:
+        image_labels.update(zip(image.tolist(), labels.tolist()))
     return {
         "classes": list(class_names),
-        "sprite": {"uri": uri, "cols": cols, "side": side, "count": len(used)},
+        "palette": [class_colour(i) for i in range(len(class_names))],
+        "labels": {str(k): v for k, v in sorted(image_labels.items())},
+        "sprite": {"uri": uri, "cols": cols, "side": side, "count": len(used), "images": used.tolist()},
         "rf_level": RF_LEVEL,
         "graphs": entries,
     }

@@ -21,9 +21,7 @@ from matplotlib.patches import Patch, Wedge
 
 from cnntopo.entrypoint import run_step
 from cnntopo.io import atomic_write_text, write_table
-from cnntopo.plotting import add_figure_outputs, save_figure, use_file_backend
-
-COLOURS = plt.get_cmap("tab10").colors
+from cnntopo.plotting import add_figure_outputs, class_colour, save_figure, use_file_backend
 
 
 def graph_positions(graph: dict) -> np.ndarray:
@@ -69,7 +67,7 @@ def draw_mapper_graph(ax, graph: dict) -> None:
         for label, count in sorted(counts.items(), key=lambda kv: int(kv[0])):
             sweep = 360.0 * count / total
             wedges.append(Wedge(pos[node["id"]], radius, angle, angle + sweep))
-            colours.append(COLOURS[int(label) % 10])
+            colours.append(class_colour(int(label)))
             angle += sweep
     ax.add_collection(PatchCollection(wedges, facecolors=colours, edgecolors="none", zorder=2))
     xs, ys = pos.T
@@ -80,7 +78,7 @@ def draw_mapper_graph(ax, graph: dict) -> None:
 
 def _class_legend(fig, names: Sequence[str]) -> None:
     fig.legend(
-        handles=[Patch(color=COLOURS[i % 10], label=n) for i, n in enumerate(names)],
+        handles=[Patch(color=class_colour(i), label=n) for i, n in enumerate(names)],
         loc="lower center",
         ncol=min(len(names), 10),
         fontsize=8,
@@ -134,60 +132,59 @@ def figure_single_graph(graph: dict, out: Path, table: Path) -> None:
 
 
 def write_graph_page(graph: dict, html: Path, out: Path, table: Path) -> None:
-    """A graph JSON drawn: its offline page ``html``, its static figure ``out`` (PNG and PDF) and node ``table``."""
+    """A graph JSON drawn: its static figure ``out`` (PNG and PDF), node ``table``, and the offline page
+    ``html`` that shows the figure and links to the explorer."""
     use_file_backend()
-    atomic_write_text(html, graph_html(graph))
     figure_single_graph(graph, out, table)
+    atomic_write_text(html, graph_html(graph, Path(out).read_bytes(), Path(table).name, Path(html).name))
 
 
-def graph_html(graph: dict) -> str:
-    """A self-contained HTML page (inline SVG, no network) of a graph JSON: nodes coloured by their majority
-    class, sized by point count, laid out as in the static figure; hovering a node lists its label counts."""
+def graph_html(graph: dict, png: bytes, table_name: str, page_name: str) -> str:
+    """The page of one graph (offline, no script): its figure (pie glyphs: slice = class share, area =
+    points), the class legend, the parameters as a table, and links to the explorer, the node table and
+    the JSON. The explorer, which has the interactions (zoom, members, filters), is the graph's
+    interactive view; this page keeps one drawing so that there is one glyph."""
     import html
 
-    from matplotlib.colors import to_hex
+    from cnntopo.pages import png_data_uri
 
+    escape = html.escape
     title = graph_title(graph)
-    positions = graph_positions(graph)
     names = graph.get("class_names") or []
-    palette = [to_hex(c) for c in COLOURS]
-
-    def xy(node_id):
-        x, y = positions[node_id]
-        return 400 + 360 * x, 400 + 360 * y
-
-    parts = [
-        f'<line x1="{xy(a)[0]:.1f}" y1="{xy(a)[1]:.1f}" x2="{xy(b)[0]:.1f}" y2="{xy(b)[1]:.1f}" '
-        'stroke="#999" stroke-width="1"/>'
-        for a, b in graph["edges"]
-    ]
-    biggest = max((n["size"] for n in graph["nodes"]), default=1)
-    for node, row in zip(graph["nodes"], node_table(graph)):
-        counts = node["label_counts"]
-        label = ", ".join(
-            f"{names[int(k)] if names else k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
-        )
-        x, y = xy(node["id"])
-        colour = palette[int(max(counts, key=counts.get)) % len(palette)]
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 + 9 * (node["size"] / biggest) ** 0.5:.1f}" '
-            f'fill="{colour}" stroke="black" stroke-width="0.5"><title>node {node["id"]} '
-            f"({node['size']} points, interval {node['interval']}, purity {row['node_purity']:.2f}): "
-            f"{html.escape(label)}</title></circle>"
-        )
     legend = "".join(
-        f'<span style="color:{palette[i % len(palette)]}">&#9679; {html.escape(str(n))}</span> '
+        f"<span class='class'><span class='swatch' style='background:{class_colour(i)}'></span>{escape(str(n))}</span>"
         for i, n in enumerate(names)
     )
-    params = html.escape(json.dumps(graph["params"]))
+    p = graph["params"]
+    purity = graph.get("purity", {})
+    rows = [
+        ("layer", f"{p.get('layer')} ({p.get('layer_name', '')})"),
+        ("sampling", p.get("sampling")),
+        ("noise sigma", p.get("sigma")),
+        ("points", p.get("points")),
+        ("lens", p.get("lens")),
+        ("intervals", p.get("n_intervals")),
+        ("overlap", p.get("overlap")),
+        ("DBSCAN min_samples", p.get("min_samples")),
+        ("eps", f"{p.get('eps')} ({p.get('eps_from')})"),
+        ("nodes, edges", f"{len(graph['nodes'])}, {len(graph['edges'])}"),
+        ("mean node purity", purity.get("mean_node_purity")),
+    ]
+    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    explorer = f"../../explorer.html#graph={escape(graph_id(p))}"
+    json_name = escape(Path(page_name).with_suffix(".json").name)
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3><p>Node colour: majority class; "
-        f"size: points; hover a node for its label counts. <a href='../../explorer.html#graph="
-        f"{html.escape(graph_id(graph['params']))}'>Open it in the mapper explorer</a> (pie glyphs, zoom, the "
-        f"images of each node).</p><p>{legend}</p>"
-        f"<svg width='800' height='800' viewBox='0 0 800 800'>{''.join(parts)}</svg>"
-        f"<p><small>{params}</small></p></body></html>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>"
+        "body{font-family:system-ui,sans-serif;color:#222;margin:12px}th,td{text-align:left;padding:1px 8px}"
+        ".class{margin-right:12px;white-space:nowrap}.swatch{display:inline-block;width:12px;height:12px;"
+        "margin-right:4px;border:1px solid #555;vertical-align:-1px}img{max-width:100%}</style></head><body>"
+        f"<h3>{escape(title)}</h3><p>Each node is a pie of the classes of its points (slice = class share), its "
+        "area proportional to its number of points; an edge joins nodes that share points. "
+        f"<a href='{explorer}'>Open it in the mapper explorer</a> (zoom, the images of each node, class "
+        f"filter), or read the <a href='{escape(table_name)}'>node table</a> and the "
+        f"<a href='{json_name}'>graph JSON</a> (in the run's results/mapper/graphs folder).</p>"
+        f"<p>{legend}</p><img alt='{escape(title)}' src='{png_data_uri(png)}'>"
+        f"<h4>Parameters</h4><table>{table}</table></body></html>"
     )
 
 

@@ -200,3 +200,4 @@ function render() {
 }
 
 setup();
+document.body.dataset.ready = "true";

@@ -420,30 +420,37 @@ def _profiled_classes(config: Mapping[str, Any], wildcards: Any) -> int:
 
 def profile_model_mem(config: Mapping[str, Any], wildcards: Any) -> int:
     """Heads and tails of every layer for one batch, the images, and the traced pairs. Project
-    ResNet-18: ~40 planes of 8 x width channels at the input side, counted generously; a
-    torchvision ResNet / VGG at 224 px: ~16M floats per image (VGG-16's conv outputs, twice)."""
+    ResNet-18: ~40 planes of 8 x width channels at the input side, counted generously. A torchvision
+    ResNet / VGG at 224 px: benchmarks/profiles.py measured up to 1.3 GB per image in flight for
+    element profiles traced backward (vgg16; the traced pairs dominate) and under 0.6 GB for the other
+    kinds; counted 1.5 GB and 0.6 GB per image of a batch."""
     profile = config["profile"]
     entry = _torchvision_entry(config, wildcards)
     if entry is not None:
         images = profile["images_per_class"] * _profiled_classes(config, wildcards)
-        floats_per_image, side = 2 * 16e6, 224
-    else:
-        _, images = split_sizes(config["data"])
-        side = image_side(config["data"])
-        branch = wildcards.model.split("-")[0]
-        width = config["mapper" if branch == "mapper" else "ph"]["model"]["width"]
-        floats_per_image = 2 * 40 * 8 * width * side**2
+        heavy = "element" in profile["kinds"] and profile["tracing"] == "backward"
+        in_flight_mb = min(profile["batch"], images) * (1500 if heavy else 600)
+        return int(_BASE_MB + in_flight_mb + images * 224**2 * 3 / 2**20 + 1024)
+    _, images = split_sizes(config["data"])
+    side = image_side(config["data"])
+    branch = wildcards.model.split("-")[0]
+    width = config["mapper" if branch == "mapper" else "ph"]["model"]["width"]
+    floats_per_image = 2 * 40 * 8 * width * side**2
     batch = profile["batch"]
     return int(_BASE_MB + 4 * batch * floats_per_image / 2**20 + images * side**2 * 3 / 2**20 + 1024)
 
 
 def profile_model_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
-    """About 1 ms per image and kind at the digits' scale: bounded by 1 s each; at 224 px
-    (torchvision entries) by 10 s each."""
+    """About 1 ms per image and kind at the digits' scale: bounded by 1 s each. At 224 px (torchvision
+    entries) the slowest kind, element profiles traced backward, costs about 35 forward passes
+    (benchmarks/profiles.py: 6.8 s an image on vgg11 on one CPU core), counted 20 s each; the SVD
+    bases, once per model, about a minute for a VGG's classifier, counted 5 minutes."""
     profile = config["profile"]
-    per_image_s = 10 if _torchvision_entry(config, wildcards) is not None else 1
+    torchvision = _torchvision_entry(config, wildcards) is not None
+    per_image_s = 20 if torchvision else 1
+    bases_s = 300 if torchvision and "svd" in profile["kinds"] else 0
     images = profile["images_per_class"] * _profiled_classes(config, wildcards)
-    return max(5, math.ceil(images * len(profile["kinds"]) * per_image_s / 60))
+    return max(5, math.ceil((images * len(profile["kinds"]) * per_image_s + bases_s) / 60))
 
 
 def profile_topology_runtime(config: Mapping[str, Any], wildcards: Any) -> int:
