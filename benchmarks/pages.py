@@ -31,7 +31,7 @@ from summary import record  # noqa: E402
 
 # graphs, nodes per graph, points per node, images used by the run, sprite images (the explorer's cap)
 SCALES = {
-    "default": (30, 200, 700, 1347, 1347),  # the embedded default: 30 graphs, 5,404 nodes, 137k points
+    "default": (30, 180, 25, 1347, 1347),  # the embedded default: 30 graphs, 5,404 nodes, 137k points
     "paper": (36, 1000, 800, 50000, 2048),  # paper-mapper.yaml: 36 graphs of up to 800,000 points
 }
 

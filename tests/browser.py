@@ -106,12 +106,15 @@ class Browser:
 
     def evaluate_in_frame(self, expression: str) -> Any:
         """Evaluate in the page's first child frame (an iframe), in an isolated world: its DOM, not its
-        script's variables. None while there is no child frame."""
+        script's variables. None while there is no child frame, or while it is navigating."""
         children = self.call("Page.getFrameTree")["frameTree"].get("childFrames", [])
         if not children:
             return None
-        context = self.call("Page.createIsolatedWorld", frameId=children[0]["frame"]["id"])["executionContextId"]
-        result = self.call("Runtime.evaluate", expression=expression, contextId=context, returnByValue=True)
+        try:
+            context = self.call("Page.createIsolatedWorld", frameId=children[0]["frame"]["id"])["executionContextId"]
+            result = self.call("Runtime.evaluate", expression=expression, contextId=context, returnByValue=True)
+        except RuntimeError:  # the frame navigated (the report re-renders it) between the two calls
+            return None
         return result["result"].get("value")
 
     def key(self, key: str, code: str | None = None) -> None:

@@ -267,6 +267,10 @@
   }
 
   const TILES = new Map(DATA.sprite.images.map((image, tile) => [image, tile]));
+  // The sprite's data URI once, in a style rule: written into every thumbnail's style, a paper-scale
+  // sprite (MBs) made selecting a node take most of a second.
+  document.head.appendChild(Object.assign(document.createElement("style"),
+    { textContent: `.sprite{background-image:url(${DATA.sprite.uri})}` }));
 
   // One image drawn from the sprite at `size` px, with the receptive-field box of position `pos` if given.
   function imageBox(image, pos, size) {
@@ -281,7 +285,7 @@
       rf = `<div class="rf" style="left:${c0 * scale}px;top:${r0 * scale}px;width:${(c1 - c0 + 1) * scale}px;` +
         `height:${(r1 - r0 + 1) * scale}px"></div>`;
     }
-    return `<div class="img" style="width:${size}px;height:${size}px;background-image:url(${s.uri});` +
+    return `<div class="img sprite" style="width:${size}px;height:${size}px;` +
       `background-size:${s.cols * size}px auto;background-position:${left}px ${top}px">${rf}</div>`;
   }
 
