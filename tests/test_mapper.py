@@ -250,6 +250,9 @@ def test_dbscan_labels_are_scikit_learns(min_samples):
     assert contested or min_samples == 2
 
 
+HOSTILE = 'one<img src=x onerror="document.title=42">'
+
+
 def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
     """Drag, wheel, keys and clicks as a reader gives them, on a two-graph page written by explorer_page."""
     from browser import Browser, chromium_executable
@@ -327,7 +330,7 @@ def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
         "edges": [[0, 1], [1, 2]],
     }
     data = {
-        "classes": ["zero", "one"],
+        "classes": ["zero", HOSTILE],  # a class folder named like markup: text everywhere, no script runs
         "palette": [class_colour(0), class_colour(1)],
         "labels": {str(k): k % 2 for k in range(30)},
         "sprite": {
@@ -433,6 +436,9 @@ def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
         browser.key("ArrowRight")
         browser.key("Enter")
         assert browser.evaluate("document.querySelector('#node h2').textContent") == "Node 2"
+        # The hostile class name was shown in the legend, the class counts and the thumbnails: as text.
+        assert browser.evaluate("document.title") == "Mapper explorer"
+        assert HOSTILE in browser.evaluate("document.getElementById('classes').textContent")
         browser.screenshot(tmp_path / "explorer_1000x700.png")
         browser.call("Emulation.setDeviceMetricsOverride", width=1920, height=1080, deviceScaleFactor=1, mobile=False)
         assert browser.evaluate("document.documentElement.scrollHeight <= innerHeight")
