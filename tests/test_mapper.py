@@ -253,6 +253,24 @@ def test_dbscan_labels_are_scikit_learns(min_samples):
 HOSTILE = 'one<img src=x onerror="document.title=42">'
 
 
+def explorer_node(node_id: int, x: float, y: float, size: int, counts: dict, image_ids: list, members: list) -> dict:
+    """A node as build_explorer writes it (interval and lens made up from its id)."""
+    return {
+        "id": node_id,
+        "x": x,
+        "y": y,
+        "size": size,
+        "interval": node_id,
+        "lens": [0.3 * node_id, 0.3 * node_id + 0.3],
+        "norms": [node_id, node_id + 1],
+        "counts": counts,
+        "purity": 1 / len(counts),
+        "images": len(image_ids),
+        "members": members,
+        "image_ids": image_ids,
+    }
+
+
 def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
     """Drag, wheel, keys and clicks as a reader gives them, on a two-graph page written by explorer_page."""
     from browser import Browser, chromium_executable
@@ -264,48 +282,9 @@ def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
     members = [[k, k, k % 2, 0] for k in range(30)]  # 30 sampled points: three pages of 12
     nodes = [
-        {
-            "id": 0,
-            "x": -0.6,
-            "y": 0.0,
-            "size": 3538,
-            "interval": 0,
-            "lens": [0, 0.3],
-            "norms": [0, 1],
-            "counts": {"0": 3000, "1": 538},
-            "purity": 0.5,
-            "images": 30,
-            "members": members,
-            "image_ids": list(range(30)),
-        },
-        {
-            "id": 1,
-            "x": 0.6,
-            "y": 0.0,
-            "size": 100,
-            "interval": 1,
-            "lens": [0.2, 0.5],
-            "norms": [1, 2],
-            "counts": {"1": 100},
-            "purity": 1.0,
-            "images": 3,
-            "members": members[:3],
-            "image_ids": [0, 1, 2],
-        },
-        {
-            "id": 2,
-            "x": 0.0,
-            "y": 0.6,
-            "size": 50,
-            "interval": 2,
-            "lens": [0.4, 0.7],
-            "norms": [2, 3],
-            "counts": {"0": 50},
-            "purity": 1.0,
-            "images": 2,
-            "members": members[:2],
-            "image_ids": [0, 7],
-        },
+        explorer_node(0, -0.6, 0.0, 3538, {"0": 3000, "1": 538}, list(range(30)), members),
+        explorer_node(1, 0.6, 0.0, 100, {"1": 100}, [0, 1, 2], members[:3]),
+        explorer_node(2, 0.0, 0.6, 50, {"0": 50}, [0, 7], members[:2]),
     ]
     params = {
         "layer": 15,

@@ -56,7 +56,7 @@ table{border-collapse:collapse}td,th{padding:1px 6px;text-align:left}
 .thumb{width:64px;font-size:10px;text-align:center}
 .img{width:64px;height:64px;position:relative;background-repeat:no-repeat;image-rendering:pixelated;border:1px solid #999}
 .rf{position:absolute;border:2px solid #e00;box-sizing:border-box}
-.thumb{cursor:zoom-in}.thumb.missing .img{background:#eee}
+.thumb{cursor:zoom-in}
 #large{position:fixed;inset:0;background:rgba(0,0,0,.6);display:none;align-items:center;justify-content:center}
 #large>div{background:#fff;padding:12px;max-width:90vw}
 g.node.found .outline{stroke:#D55E00;stroke-width:4}
