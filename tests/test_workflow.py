@@ -6,6 +6,7 @@ import math
 import re
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -214,7 +215,7 @@ def test_the_mapper_branch_end_to_end(finished_run):
             assert 0 <= graph["purity"]["mean_point_purity"] <= 1
             page = (results / f"mapper/graphs/{variant}/layer{layer:02d}.html").read_text()
             # Self-contained, works offline: the figure embedded, nothing loaded.
-            assert "src='data:image/png;base64," in page and "<script" not in page and "http" not in page
+            assert "src='data:image/png;base64," in page and "<script src" not in page and "http" not in page
             assert (results / f"mapper/graphs/{variant}/layer{layer:02d}.png").stat().st_size > 10_000
             with open(results / f"mapper/graphs/{variant}/layer{layer:02d}.csv") as handle:
                 assert [int(row["size"]) for row in csv.DictReader(handle)] == [n["size"] for n in graph["nodes"]]
@@ -305,6 +306,16 @@ def test_the_report_holds_every_figure_and_opens_the_pages(finished_run):
             else:
                 assert shown == "30 images"
         browser.screenshot(finished_run / "results/report_viewer_screenshot.png")
+        # A graph page inside the report links to the explorer, its node table and JSON in the results folder.
+        entry = browser.evaluate("Object.values(results).find((r) => r.data_uri.endsWith('/layer15.html'))")
+        browser.evaluate(
+            f"app.setView({{content: 'html', contentPath: {json.dumps(entry['data_uri'])}, resultPath: 'x'}})"
+        )
+        browser.wait("document.readyState === 'complete' && document.querySelector('a.results')", in_frame=True)
+        links = browser.evaluate_in_frame("[...document.querySelectorAll('a.results')].map((a) => a.href)")
+        assert len(links) == 3 and "explorer.html#graph=" in links[0]
+        for link in links:
+            assert Path(urllib.parse.unquote(urllib.parse.urlparse(link).path)).is_file(), link
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
 
 

@@ -136,13 +136,17 @@ def write_graph_page(graph: dict, html: Path, out: Path, table: Path) -> None:
     ``html`` that shows the figure and links to the explorer."""
     use_file_backend()
     figure_single_graph(graph, out, table)
-    atomic_write_text(html, graph_html(graph, Path(out).read_bytes(), Path(table).name, Path(html).name))
+    # The page's folder under results/mapper/graphs/: a mode (full), or a generalisation model's mode (alexnet/full).
+    parts = Path(html).resolve().parent.parts
+    variant = "/".join(parts[len(parts) - 1 - parts[::-1].index("graphs") + 1 :]) if "graphs" in parts else ""
+    page = graph_html(graph, Path(out).read_bytes(), Path(table).name, Path(html).name, variant or None)
+    atomic_write_text(html, page)
 
 
-def graph_html(graph: dict, png: bytes, table_name: str, page_name: str) -> str:
-    """The page of one graph (offline, no script): its figure (pie glyphs: slice = class share, area =
+def graph_html(graph: dict, png: bytes, table_name: str, page_name: str, variant: str | None = None) -> str:
+    """The page of one graph (offline; one line of script mends its links inside an extracted report): its figure (pie glyphs: slice = class share, area =
     points), the class legend, the parameters as a table, and links to the explorer, the node table and
-    the JSON. The explorer, which has the interactions (zoom, members, filters), is the graph's
+    the JSON (``variant``: the page's folder under results/mapper/graphs/). The explorer, which has the interactions (zoom, members, filters), is the graph's
     interactive view; this page keeps one drawing so that there is one glyph."""
     import html
 
@@ -171,7 +175,8 @@ def graph_html(graph: dict, png: bytes, table_name: str, page_name: str) -> str:
         ("mean node purity", purity.get("mean_node_purity")),
     ]
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
-    explorer = f"../../explorer.html#graph={escape(graph_id(p))}"
+    variant = variant or graph_id(p).rsplit("/", 1)[0]  # its folder under mapper/graphs/
+    explorer = f"{'../' * (variant.count('/') + 2)}explorer.html#graph={escape(graph_id(p))}"
     json_name = escape(Path(page_name).with_suffix(".json").name)
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>"
@@ -180,11 +185,16 @@ def graph_html(graph: dict, png: bytes, table_name: str, page_name: str) -> str:
         "margin-right:4px;border:1px solid #555;vertical-align:-1px}img{max-width:100%}</style></head><body>"
         f"<h3>{escape(title)}</h3><p>Each node is a pie of the classes of its points (slice = class share), its "
         "area proportional to its number of points; an edge joins nodes that share points. "
-        f"<a href='{explorer}'>Open it in the mapper explorer</a> (zoom, the images of each node, class "
-        f"filter), or read the <a href='{escape(table_name)}'>node table</a> and the "
-        f"<a href='{json_name}'>graph JSON</a> (in the run's results/mapper/graphs folder).</p>"
+        f"<a class='results' href='{explorer}'>Open it in the mapper explorer</a> (zoom, the images of each node, "
+        f"class filter), or read the <a class='results' href='{escape(table_name)}'>node table</a> and the "
+        f"<a class='results' href='{json_name}'>graph JSON</a> (in the run's results/mapper/graphs folder).</p>"
         f"<p>{legend}</p><img alt='{escape(title)}' src='{png_data_uri(png)}'>"
-        f"<h4>Parameters</h4><table>{table}</table></body></html>"
+        f"<h4>Parameters</h4><table>{table}</table>"
+        # In an extracted zip report the page sits at results/report/data/raw/<id>/, without its neighbours:
+        # the links then lead to the run's results folder, four levels up.
+        "<script>if (location.pathname.includes('/data/raw/')) for (const a of document.querySelectorAll('a.results'))"
+        f" a.href = '../../../../mapper/graphs/{escape(variant)}/' + a.getAttribute('href');</script>"
+        "</body></html>"
     )
 
 
