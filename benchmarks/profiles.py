@@ -35,9 +35,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from cnntopo.networks.devices import resolve_device  # noqa: E402
 from cnntopo.networks.torchvision_compat import torchvision_submodule  # noqa: E402
-from cnntopo.profile.contributions import svd_basis  # noqa: E402
 from cnntopo.profile.network import trace_network  # noqa: E402
-from cnntopo.profile.profiler import profile_images  # noqa: E402
+from cnntopo.profile.profiler import profile_images, svd_bases  # noqa: E402
 from ddp_upstream import import_upstream  # noqa: E402
 from summary import record  # noqa: E402
 
@@ -106,12 +105,6 @@ def _upstream_seconds_per_image(ddp, model, kind: str, images: torch.Tensor) -> 
     for i in range(len(images)):
         run(images[i : i + 1], threshold=0.1)
     return (time.perf_counter() - start) / len(images), built
-
-
-def _compute_bases(network) -> None:
-    for layer in network.layers:
-        if layer.op in ("conv", "linear"):
-            network.svd_bases[layer.index] = svd_basis(layer.module)
 
 
 def _run_before(args: argparse.Namespace, rows: list[dict]) -> None:
@@ -203,7 +196,7 @@ def main() -> None:
         for kind in args.kinds:
             bases = 0.0
             if kind == "svd":
-                bases = _seconds(device, _compute_bases, network)
+                bases = _seconds(device, svd_bases, network)
             upstream, upstream_error = None, None
             if ddp is not None and kind in ("channel", "element", "svd"):
                 try:

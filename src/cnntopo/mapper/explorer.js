@@ -195,11 +195,16 @@
     });
   }
 
+  // [glyph element, node] of every node drawn in a pane.
+  function glyphsOf(target, graph) {
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    return [...target.querySelectorAll("g.node")].map((g) => [g, byId.get(Number(g.dataset.node))]);
+  }
+
   function applyClassFilter() {
     for (const [target, graph] of panes()) {
       const dimmed = new Set();
-      for (const g of target.querySelectorAll("g.node")) {
-        const node = graph.nodes.find((n) => n.id === Number(g.dataset.node));
+      for (const [g, node] of glyphsOf(target, graph)) {
         const visible = Object.keys(node.counts).some((label) => shownClasses.has(label));
         g.classList.toggle("dim", !visible);
         if (!visible) dimmed.add(node.id);
@@ -313,8 +318,7 @@
     const found = [];
     for (const [target, graph] of panes()) {
       let count = 0;
-      for (const g of target.querySelectorAll("g.node")) {
-        const node = graph.nodes.find((n) => n.id === Number(g.dataset.node));
+      for (const [g, node] of glyphsOf(target, graph)) {
         const holds = image !== null && node.image_ids.includes(image);
         g.classList.toggle("found", holds);
         count += holds;

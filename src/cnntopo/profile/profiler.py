@@ -59,12 +59,8 @@ def profile_images(
     neurons: list[tuple[int, Targets]] = []
     synapses: list[tuple] = []  # layer, input layer, image, out, inn, weight
     if kind == "svd":
-        for layer in layers:
-            if layer.op in ("conv", "linear"):
-                if layer.index not in network.svd_bases:
-                    network.svd_bases[layer.index] = svd_basis(layer.module)
-                basis = network.svd_bases[layer.index]
-                neurons.append((layer.index, svd_neurons(layer, record.heads[layer.index], theta, basis)))
+        for index, basis in svd_bases(network).items():
+            neurons.append((index, svd_neurons(layers[index], record.heads[index], theta, basis)))
     else:
         pending: dict[int, list[Targets]] = {i: [] for i in range(len(layers))}
         top = layers[-1].index
@@ -99,6 +95,14 @@ def profile_images(
         if reached_input is not None:
             neurons.append((0, reached_input))
     return _profile_set(network, record, labels, predictions, kind, tracing, theta, neurons, synapses)
+
+
+def svd_bases(network: Network) -> dict[int, torch.Tensor]:
+    """U of every Conv2d/Linear layer by layer index, computed on the first call and kept on ``network``."""
+    for layer in network.layers:
+        if layer.op in ("conv", "linear") and layer.index not in network.svd_bases:
+            network.svd_bases[layer.index] = svd_basis(layer.module)
+    return network.svd_bases
 
 
 def _merge(parts: list[Targets]) -> Targets | None:
