@@ -455,34 +455,42 @@ def test_config_refuses_bad_profile_settings(override, key):
         validate_config({"profile": override}, schema)
 
 
-def test_a_class_folder_named_like_markup_is_shown_as_text_in_the_viewer(tmp_path):
-    """A folder name is the user's: in every place the viewer writes it (menu, heading, "predicted") it is
-    text, never markup that runs."""
-    from browser import Browser, chromium_executable
+def svd_viewer(tmp_path, classes: list[str], labels: list[int], predictions: list[int]):
+    """A viewer page of one model's SVD profiles (no graphs), its rows labelled ``labels``."""
     from cnntopo.pages import png_data_uri
     from cnntopo.profile.viewer import viewer_html
 
-    if chromium_executable() is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
-    name = 'c<img src=x onerror="document.title=42">'
+    n = len(classes)
     model = {
-        "classes": [name, "dog"],
-        "prediction_classes": [name, "dog"],
+        "classes": classes,
+        "prediction_classes": classes,
         "outputs_are_classes": True,
-        "labels": [0, 1],
-        "predictions": [0, 0],
-        "index": [0, 1],
-        "thumbnails": [png_data_uri(np.zeros((4, 4, 3), np.uint8))] * 2,
+        "labels": labels,
+        "predictions": predictions,
+        "index": list(range(len(labels))),
+        "thumbnails": [png_data_uri(np.zeros((4, 4, 3), np.uint8))] * len(labels),
         "layers": 3,
         "kinds": {
             "svd": {
-                "jaccard": [[1.0, 0.5], [0.5, 1.0]],
-                "rows": [{"image": i, "neurons": 2, "synapses": 0} for i in range(2)],
+                "jaccard": (np.eye(n) * 0.5 + 0.5).tolist(),
+                "rows": [{"image": i, "neurons": 2, "synapses": 0} for i in range(len(labels))],
             }
         },
     }
     page = tmp_path / "viewer.html"
     page.write_text(viewer_html({"kinds": ["svd"], "grid": {"shape": [2, 2]}, "models": {"m": model}}, "viewer"))
+    return page
+
+
+def test_a_class_folder_named_like_markup_is_shown_as_text_in_the_viewer(tmp_path):
+    """A folder name is the user's: in every place the viewer writes it (menu, heading, "predicted") it is
+    text, never markup that runs."""
+    from browser import Browser, chromium_executable
+
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    name = 'c<img src=x onerror="document.title=42">'
+    page = svd_viewer(tmp_path, [name, "dog"], [0, 1], [0, 0])
     with Browser(1000, 700) as browser:
         browser.open(page, "document.getElementById('count').textContent.length > 0")
         assert browser.evaluate("document.getElementById('count').textContent") == "2 images"
@@ -492,3 +500,32 @@ def test_a_class_folder_named_like_markup_is_shown_as_text_in_the_viewer(tmp_pat
         assert shown == [name, name]
         assert browser.evaluate("document.querySelector('#class option[value=\"0\"]').textContent") == name
         assert browser.evaluate("document.querySelectorAll('.row.misclassified').length") == 1  # dog taken for c<img...
+
+
+def test_the_viewer_of_thousands_of_rows_keeps_only_those_near_the_window(tmp_path):
+    """3,000 rows of 100 classes: the document holds the rows near the window, scrolling builds the
+    ones it reaches and drops the others, and the 100-class heatmap is drawn as an image."""
+    from browser import Browser, chromium_executable
+
+    if chromium_executable() is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    labels = np.repeat(np.arange(100), 30).tolist()
+    page = svd_viewer(tmp_path, [f"class {c}" for c in range(100)], labels, labels)
+    rows = "[...document.querySelectorAll('#rows .row')].map((r) => Number(r.dataset.image))"
+    with Browser(1000, 700) as browser:
+        browser.open(page, "document.getElementById('count').textContent.length > 0")
+        assert browser.evaluate("document.getElementById('count').textContent") == "3000 images"
+        first = browser.evaluate(rows)
+        assert 0 in first and len(first) < 40
+        browser.evaluate("window.scrollTo(0, document.getElementById('rows').offsetTop + 76 * 1500 + 40 * 50)")
+        browser.wait(f"{rows}.includes(1500)")
+        middle = browser.evaluate(rows)
+        assert 0 not in middle and len(middle) < 40
+        # One heading per class in the list; the heatmap's cells carry no labels at 100 classes, but colour.
+        assert browser.evaluate("document.getElementById('rows').offsetHeight") == 3000 * 76 + 100 * 40
+        pixel = browser.evaluate(
+            "Array.from(document.querySelector('#summary canvas').getContext('2d').getImageData(150, 100, 1, 1).data)"
+        )
+        assert pixel[:3] != [255, 255, 255]
+
+

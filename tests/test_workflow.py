@@ -606,27 +606,40 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|<script src""", html)
     if chromium_executable() is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
-    data = json.loads(html.split('<script type="application/json" id="profile-data">', 1)[1].split("</script>", 1)[0])
-    first = data["models"]["ph-seed1"]
+
+    def json_element(element_id: str):
+        return json.loads(html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0])
+
+    first = json_element("profile-data")["models"]["ph-seed1"]
+    element = json_element(first["kinds"]["element"])  # each kind in its own element, parsed when shown
     wrong = sum(p != label for p, label in zip(first["predictions"], first["labels"]))
     assert first["outputs_are_classes"]
+    rows = "document.querySelectorAll('#rows .row')"
     with Browser(1400, 1000) as browser:
         browser.open(root / "viewer.html", "document.getElementById('count').textContent.length > 0")
         assert browser.evaluate("document.getElementById('count').textContent") == "30 images"
-        assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 90
+        # A virtual list: the document holds the rows near the window, each with its three drawings.
+        built = browser.evaluate(f"{rows}.length")
+        assert 0 < built < 30 and browser.evaluate(f"{rows}[0].querySelectorAll('canvas').length") == 3
+        last = [r["image"] for r in element["rows"] if first["labels"][r["image"]] == max(first["labels"])][-1]
+        assert browser.evaluate(f"[...{rows}].every((r) => r.dataset.image !== '{last}')")
+        browser.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        browser.wait(f"[...{rows}].some((r) => r.dataset.image === '{last}')")
         # Misclassified rows are marked, and the filter shows them alone.
-        assert browser.evaluate("document.querySelectorAll('.row.misclassified').length") == wrong
+        assert browser.evaluate("document.getElementById('rows').dataset.misclassified") == str(wrong)
         browser.evaluate(
-            "document.getElementById('wrong').checked = true;"
+            "window.scrollTo(0, 0); document.getElementById('wrong').checked = true;"
             "document.getElementById('wrong').dispatchEvent(new Event('change'))"
         )
-        assert browser.evaluate("document.querySelectorAll('.row').length") == wrong
+        assert browser.evaluate("document.getElementById('count').textContent") == f"{wrong} images"
+        assert browser.evaluate(f"[...{rows}].every((r) => r.matches('.misclassified'))")
+        assert (browser.evaluate(f"{rows}.length") > 0) == (wrong > 0)
         browser.evaluate(
             "document.getElementById('wrong').checked = false;"
             "document.getElementById('wrong').dispatchEvent(new Event('change'))"
         )
         # A kind whose graphs have no cycle says so instead of showing blank images.
-        acyclic = all(r["h1"] == 0 for r in first["kinds"]["element"]["rows"])
+        acyclic = all(r["h1"] == 0 for r in element["rows"])
         assert browser.evaluate("document.querySelectorAll('#summary .note').length") == int(acyclic)
         # Colour bars beside the Jaccard heatmap and the persistence images.
         assert browser.evaluate("document.querySelectorAll('canvas[title^=\"colour scale\"]').length") == 2
@@ -634,12 +647,12 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
             "document.getElementById('class').value = '4';"
             "document.getElementById('class').dispatchEvent(new Event('change'))"
         )
-        assert browser.evaluate("document.querySelectorAll('.row').length") == 3
+        assert browser.evaluate(f"{rows}.length") == 3
         browser.evaluate(
             "document.getElementById('kind').value = 'svd';"
             "document.getElementById('kind').dispatchEvent(new Event('change'))"
         )
-        assert browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
+        assert browser.evaluate(f"{rows}.length") == 3 and browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
         shot = browser.screenshot(root / "viewer_screenshot.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
         # At a device pixel ratio of 2 a canvas has twice the pixels of its CSS size: it stays sharp.

@@ -6,6 +6,10 @@ image, grouped by class and filterable by model, neuron kind and class; above th
 class-by-class Jaccard heatmap and the mean persistence image per class. Data and
 thumbnails are embedded and drawn by ``viewer.js``: the page opens from the file system with
 no network.
+
+At scale (a profile run over ImageNet classes makes tens of thousands of rows) the page stays usable:
+each model's thumbnails and each of its neuron kinds sit in their own JSON element, parsed when first
+shown; only the rows near the window are built (a virtual list); thumbnails are at most 64 pixels.
 """
 
 from __future__ import annotations
@@ -19,30 +23,35 @@ import numpy as np
 
 from cnntopo.entrypoint import run_step
 from cnntopo.io import atomic_write_text, read_table
-from cnntopo.pages import json_script, png_data_uri
+from cnntopo.pages import json_script, thumbnail_data_uri
 from cnntopo.profile.profiles import load_profiles
 
 GRAPH_KINDS = ("element", "channel", "spatial")  # SVD profiles have no synapses (docs/method.md, SVD neurons)
 
 
 def graph_layout(neurons: np.ndarray, synapses: np.ndarray) -> dict:
-    """Vertices as (layer, height in [0, 1]) and edges as vertex index pairs, for drawing."""
+    """A profile graph as the page draws it: ``layers``, ``[layer, neurons]`` pairs in layer order (the
+    vertices, numbered layer by layer, each layer's spread evenly from bottom to top), and ``e``, the
+    synapses as a flat list of vertex number pairs ``[a0, b0, a1, b1, ...]``. Compact: a page may hold
+    tens of thousands of graphs."""
     order = np.lexsort((neurons[:, 1], neurons[:, 0]))
     neurons = neurons[order]
-    heights = np.zeros(len(neurons))
-    for layer in np.unique(neurons[:, 0]):
-        members = np.flatnonzero(neurons[:, 0] == layer)
-        heights[members] = 0.5 if len(members) == 1 else np.linspace(0, 1, len(members))
+    layers, counts = np.unique(neurons[:, 0], return_counts=True)
     index = {(int(layer), int(n)): i for i, (layer, n) in enumerate(neurons)}
-    edges = [[index[(int(s[0]), int(s[1]))], index[(int(s[2]), int(s[3]))]] for s in synapses]
-    return {"v": [[int(layer), round(float(h), 3)] for (layer, _), h in zip(neurons, heights)], "e": edges}
+    edges = [index[(int(s[k]), int(s[k + 1]))] for s in synapses for k in (0, 2)]
+    return {"layers": [[int(a), int(b)] for a, b in zip(layers, counts)], "e": edges}
 
 
-def _diagram(h0: np.ndarray, h1: np.ndarray) -> dict:
-    return {
-        "h0": [None if not np.isfinite(d) else round(float(d), 4) for d in h0[:, 1]],
-        "h1": [[round(float(b), 4), round(float(d), 4)] for b, d in h1],
-    }
+def short(values: np.ndarray) -> list:
+    """Numbers to 3 significant digits (what a 110-pixel drawing resolves), ``None`` for infinities: a
+    page may hold tens of thousands of diagrams and persistence images."""
+    return [float(f"{v:.3g}") if np.isfinite(v) else None for v in np.ravel(values).tolist()]
+
+
+def diagram_entry(h0: np.ndarray, h1: np.ndarray) -> dict:
+    """A diagram as the page draws it: the H0 deaths (births are 0; ``None`` for the infinite bar) and
+    the H1 ``[birth, death]`` pairs."""
+    return {"h0": short(h0[:, 1]), "h1": np.reshape(short(h1), (-1, 2)).tolist()}
 
 
 def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
@@ -55,7 +64,7 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
             "outputs_are_classes": images["prediction_classes"].tolist() == images["classes"].tolist(),
             "labels": images["labels"].tolist(),
             "index": images["index"].tolist(),
-            "thumbnails": [png_data_uri(im) for im in images["images"]],
+            "thumbnails": [thumbnail_data_uri(im) for im in images["images"]],
             "kinds": {},
         }
     for kind in kinds:
@@ -67,7 +76,8 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
         counts_n = np.bincount(profiles.neurons[:, 0], minlength=len(profiles))
         counts_s = np.bincount(profiles.synapses[:, 0], minlength=len(profiles))
         record = {
-            "jaccard": [[row[k] for k in row if k.startswith("jaccard_")] for row in jaccard],
+            # 3 decimals: the heatmap writes 2, and 1000 classes make a million entries
+            "jaccard": [[round(row[k], 3) for k in row if k.startswith("jaccard_")] for row in jaccard],
             "rows": rows,
         }
         if kind in GRAPH_KINDS:
@@ -87,8 +97,8 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
                             "h1": topology[i]["h1_points"],
                             "components": topology[i]["components"],
                             "graph": graph_layout(one.neurons, one.synapses),
-                            "dgm": _diagram(d[f"h0_{i}"], d[f"h1_{i}"]),
-                            "image_values": [round(float(v), 5) for v in images[i].ravel()],
+                            "dgm": diagram_entry(d[f"h0_{i}"], d[f"h1_{i}"]),
+                            "image_values": short(images[i]),
                         }
                     )
                 finite = [
@@ -102,7 +112,7 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
                     images[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(images.shape[1:])
                     for c in range(int(labels.max()) + 1)
                 ]
-                record["mean_images"] = [[round(float(v), 5) for v in m.ravel()] for m in means]
+                record["mean_images"] = [short(m) for m in means]
                 record["image_max"] = float(images.max()) if images.size else 1.0
         else:
             rows += [
@@ -113,7 +123,19 @@ def model_entry(root: Path, model: str, kinds: list[str]) -> dict:
 
 
 def viewer_html(data: dict, title: str) -> str:
+    """The page for ``data`` (``kinds``, ``grid`` and ``models`` as :func:`model_entry` makes them). Each
+    model's ``thumbnails`` and each of its kinds go to their own JSON element, which the script parses
+    when it first shows them; ``data`` is not changed."""
     script = (Path(__file__).with_name("viewer.js")).read_text()
+    blocks, models = [], {}
+    for m, (name, model) in enumerate(data.get("models", {}).items()):
+        kinds = {}
+        for k, (kind, record) in enumerate(model["kinds"].items()):
+            kinds[kind] = f"kind-{m}-{k}"
+            blocks.append(json_script(record, kinds[kind]))
+        blocks.append(json_script(model["thumbnails"], f"thumbnails-{m}"))
+        models[name] = model | {"kinds": kinds, "thumbnails": f"thumbnails-{m}"}
+    head = json_script(data | {"models": models}, "profile-data")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -121,7 +143,10 @@ body {{ font: 13px sans-serif; margin: 16px; color: #222; }}
 .controls select {{ margin-right: 12px; }}
 .panel {{ display: inline-block; vertical-align: top; margin: 8px 16px 8px 0; }}
 figure {{ display: inline-block; margin: 2px; text-align: center; }}
-.row {{ display: flex; align-items: center; gap: 8px; margin: 4px 0; border-bottom: 1px solid #eee; }}
+#rows {{ position: relative; }}
+.item {{ position: absolute; left: 0; right: 0; margin: 0; box-sizing: border-box; overflow: hidden; }}
+h2.item {{ padding-top: 12px; font-size: 18px; }}
+.row {{ display: flex; align-items: center; gap: 8px; border-bottom: 1px solid #eee; }}
 .row canvas {{ border: 1px solid #ddd; }}
 img.input {{ width: 64px; height: 64px; image-rendering: pixelated; border: 1px solid #ddd; }}
 .numbers {{ font-size: 11px; color: #444; }}
@@ -138,7 +163,8 @@ dashed line; H1 red) and its H1 persistence image on the run's common grid (birt
 class <select id="class"></select> <label><input type="checkbox" id="wrong"> misclassified only</label>
 <span id="count"></span></div>
 <div id="summary"></div><div id="rows"></div>
-{json_script(data, "profile-data")}
+{head}
+{"".join(blocks)}
 <script>{script}</script>
 </body></html>
 """
