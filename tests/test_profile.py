@@ -455,6 +455,34 @@ def test_config_refuses_bad_profile_settings(override, key):
         validate_config({"profile": override}, schema)
 
 
+def test_thumbnails_keep_small_images_and_shrink_photographs():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from cnntopo.pages import png_data_uri, thumbnail_data_uri
+
+    digit = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert thumbnail_data_uri(digit) == png_data_uri(digit)
+    photo = np.random.default_rng(0).integers(0, 256, (224, 160, 3), dtype=np.uint8)
+    uri = thumbnail_data_uri(photo)
+    assert uri.startswith("data:image/jpeg;base64,")
+    small = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert small.size == (46, 64)  # (width, height): the aspect kept, the longer side 64
+
+
+def test_the_viewer_draws_a_graph_from_layer_counts_and_flat_edges():
+    from cnntopo.profile.viewer import diagram_entry, graph_layout
+
+    neurons = np.array([[2, 7], [0, 3], [1, 5], [0, 1]])  # (layer, neuron), unordered
+    synapses = np.array([[0, 1, 1, 5], [0, 3, 1, 5], [1, 5, 2, 7]])  # (layer, neuron) -> (layer, neuron)
+    # vertices by layer then neuron: (0,1)=0, (0,3)=1, (1,5)=2, (2,7)=3
+    assert graph_layout(neurons, synapses) == {"layers": [[0, 2], [1, 1], [2, 1]], "e": [0, 2, 1, 2, 2, 3]}
+    dgm = diagram_entry(np.array([[0, np.inf], [0, 1.23456]]), np.array([[0.5, 2.0 / 3]]))
+    assert dgm == {"h0": [None, 1.23], "h1": [[0.5, 0.667]]}
+
+
 def svd_viewer(tmp_path, classes: list[str], labels: list[int], predictions: list[int]):
     """A viewer page of one model's SVD profiles (no graphs), its rows labelled ``labels``."""
     from cnntopo.pages import png_data_uri
