@@ -217,13 +217,17 @@ def measure_viewer(scale: str, folder: Path) -> dict:
     page = folder / f"{scale}.html"
     data = synthetic_viewer(models, classes, per_class)
     page.write_text(viewer_html(data, "viewer"))
+
+    def megabytes(part) -> float:
+        return len(json.dumps(part, separators=(",", ":"))) / 2**20
+
+    models_data = list(data["models"].values())
     parts = {
-        f"{part}_mb": sum(len(json.dumps(select(model), separators=(",", ":"))) for model in data["models"].values()) / 2**20
-        for part, select in (
-            ("thumbnails", lambda model: model["thumbnails"]),
-            ("rows", lambda model: [record["rows"] for record in model["kinds"].values()]),
-            ("class_tables", lambda model: [record.get("mean_images", []) + record["jaccard"] for record in model["kinds"].values()]),
-        )
+        "thumbnails_mb": sum(megabytes(m["thumbnails"]) for m in models_data),
+        "rows_mb": sum(megabytes(r["rows"]) for m in models_data for r in m["kinds"].values()),
+        "class_tables_mb": sum(
+            megabytes([r["jaccard"], r.get("mean_images", [])]) for m in models_data for r in m["kinds"].values()
+        ),
     }
     scroll = "window.scrollTo(0, document.getElementById('rows').offsetTop + document.getElementById('rows').offsetHeight / 2); place()"
     with Browser(1400, 900) as browser:
@@ -235,8 +239,12 @@ def measure_viewer(scale: str, folder: Path) -> dict:
             built_at_load = browser.evaluate(BUILT)
             times["scroll_ms"].append(browser.evaluate(TIMED.format(action=scroll)))
             built_scrolled = browser.evaluate(BUILT)
-            times["switch_kind_ms"].append(browser.evaluate(TIMED.format(action=CHANGE.format(id="kind", value="channel"))))
-            times["one_class_ms"].append(browser.evaluate(TIMED.format(action=CHANGE.format(id="class", value=classes // 2))))
+            times["switch_kind_ms"].append(
+                browser.evaluate(TIMED.format(action=CHANGE.format(id="kind", value="channel")))
+            )
+            times["one_class_ms"].append(
+                browser.evaluate(TIMED.format(action=CHANGE.format(id="class", value=classes // 2)))
+            )
             rows = browser.evaluate("document.getElementById('rows').dataset.rows")
     return {
         "scale": scale,
@@ -270,7 +278,11 @@ def main() -> None:
                 cell = f"mapper explorer, {r['scale']} scale ({r['graphs']} graphs, {r['nodes']:,} nodes)"
                 summary += [
                     {"measure": f"{cell}: page size", "ours": r["page_mb"], "unit": "MB"},
-                    {"measure": f"{cell}: load", "ours": r["load_s"], "unit": "s (headless Chromium, to the ready mark)"},
+                    {
+                        "measure": f"{cell}: load",
+                        "ours": r["load_s"],
+                        "unit": "s (headless Chromium, to the ready mark)",
+                    },
                     {"measure": f"{cell}: select the largest node", "ours": r["select_node_ms"], "unit": "ms"},
                     {"measure": f"{cell}: switch graph", "ours": r["switch_graph_ms"], "unit": "ms"},
                 ]
@@ -287,11 +299,19 @@ def main() -> None:
                 cell = f"profile viewer, {r['scale']} ({r['models']} models, {r['rows_per_kind']:,} rows per kind)"
                 summary += [
                     {"measure": f"{cell}: page size", "ours": r["page_mb"], "unit": "MB"},
-                    {"measure": f"{cell}: load", "ours": r["load_s"], "unit": "s (headless Chromium, to the ready mark)"},
+                    {
+                        "measure": f"{cell}: load",
+                        "ours": r["load_s"],
+                        "unit": "s (headless Chromium, to the ready mark)",
+                    },
                     {"measure": f"{cell}: scroll to the middle", "ours": r["scroll_ms"], "unit": "ms"},
                     {"measure": f"{cell}: switch neuron kind", "ours": r["switch_kind_ms"], "unit": "ms"},
                     {"measure": f"{cell}: choose one class", "ours": r["one_class_ms"], "unit": "ms"},
-                    {"measure": f"{cell}: rows in the document after scrolling", "ours": r["rows_built_after_scroll"], "unit": "rows"},
+                    {
+                        "measure": f"{cell}: rows in the document after scrolling",
+                        "ours": r["rows_built_after_scroll"],
+                        "unit": "rows",
+                    },
                 ]
             rows.append(r)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")

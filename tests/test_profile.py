@@ -555,5 +555,3 @@ def test_the_viewer_of_thousands_of_rows_keeps_only_those_near_the_window(tmp_pa
             "Array.from(document.querySelector('#summary canvas').getContext('2d').getImageData(150, 100, 1, 1).data)"
         )
         assert pixel[:3] != [255, 255, 255]
-
-

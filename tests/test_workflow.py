@@ -608,7 +608,9 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
 
     def json_element(element_id: str):
-        return json.loads(html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0])
+        return json.loads(
+            html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0]
+        )
 
     first = json_element("profile-data")["models"]["ph-seed1"]
     element = json_element(first["kinds"]["element"])  # each kind in its own element, parsed when shown
@@ -652,7 +654,10 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
             "document.getElementById('kind').value = 'svd';"
             "document.getElementById('kind').dispatchEvent(new Event('change'))"
         )
-        assert browser.evaluate(f"{rows}.length") == 3 and browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
+        assert (
+            browser.evaluate(f"{rows}.length") == 3
+            and browser.evaluate("document.querySelectorAll('.row canvas').length") == 0
+        )
         shot = browser.screenshot(root / "viewer_screenshot.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
         # At a device pixel ratio of 2 a canvas has twice the pixels of its CSS size: it stays sharp.
