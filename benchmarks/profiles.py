@@ -2,9 +2,10 @@
 
 For each network (random-init torchvision weights, a fixed seed, ``--images`` random images at
 ``--size`` px) it times one forward pass of the batch (best of 3) and then, per kind and tracing,
-what a profile job pays per image: recording the batch and profiling it. The ratio of the two is
+what a profile job pays per image: recording the batch and profiling it (the second batch, whose
+memory the first has given the allocator; both with the profile step's ``keep_freed_memory``). The ratio of the two is
 the cost in forward passes, the floor being 1. Beside it: the peak memory per image in flight
-(resident memory sampled every 2 ms during the profile, less the memory before it; on CUDA the
+(resident memory sampled every 2 ms during the first batch, less the memory before it; on CUDA the
 allocator's peak), and, where upstream DeepDataProfiler 2.0.1 has the same method (layerwise
 channel and element; SVD neurons), upstream's cost in our forward passes. SVD bases are computed
 once per model, before the images, and reported on their own (``bases_s``); upstream computes
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from cnntopo.networks.devices import resolve_device  # noqa: E402
 from cnntopo.networks.torchvision_compat import torchvision_submodule  # noqa: E402
 from cnntopo.profile.network import trace_network  # noqa: E402
+from cnntopo.profile import profiler  # noqa: E402
 from cnntopo.profile.profiler import profile_images, svd_bases  # noqa: E402
 from ddp_upstream import import_upstream  # noqa: E402
 from summary import record  # noqa: E402
@@ -174,6 +176,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profiles.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # As the profile step does (a --before commit's step may not: then neither does its run here).
+    getattr(profiler, "keep_freed_memory", lambda: None)()
     device = resolve_device(args.device)
     ddp = None if args.no_upstream or device.type != "cpu" else import_upstream()
     if ddp is None and not args.no_upstream and device.type == "cpu":
@@ -206,8 +210,10 @@ def main() -> None:
                     print(f"  upstream {kind} fails on {name}: {upstream_error}", flush=True)
             for tracing in args.tracings if kind != "svd" else ["backward"]:
                 profile_images(network, x[:1], np.zeros(1), kind, 0.1, tracing)
-                with PeakMemory(device) as memory:
-                    seconds = _seconds(device, profile_images, network, x, np.zeros(args.images), kind, 0.1, tracing)
+                run = (network, x, np.zeros(args.images), kind, 0.1, tracing)
+                with PeakMemory(device) as memory:  # the first batch: its memory is new to the process
+                    _seconds(device, profile_images, *run)
+                seconds = _seconds(device, profile_images, *run)  # the next batches, as a profile job runs them
                 per_image = seconds / args.images
                 compared = upstream is not None and (kind == "svd" or tracing == "layerwise")
                 row = {

@@ -203,6 +203,27 @@ def test_profiling_makes_every_tensor_on_the_inputs_device(tracing):
         assert np.array_equal(plain.synapse_weights, checked.synapse_weights), kind
 
 
+def test_a_recording_keeps_heads_that_an_in_place_relu_would_overwrite():
+    # The recorder runs in-place ReLUs out of place instead of copying what it keeps.
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.relu, self.fc = nn.Conv2d(2, 3, 3), nn.ReLU(inplace=True), nn.Linear(3 * 4 * 4, 4)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(torch.nn.functional.relu(self.relu(self.conv(x)), inplace=True), 1))
+
+    torch.manual_seed(0)
+    model = Net().eval()
+    network = trace_network(model)
+    x = torch.randn(2, 2, 6, 6)
+    record = network.record(x)
+    conv = next(layer.index for layer in network.layers if layer.op == "conv")
+    assert torch.equal(record.heads[conv], model.conv(x)) and (record.heads[conv] < 0).any()
+    assert torch.equal(record.tails[conv], model.conv(x).clamp(min=0))
+    assert model.relu.inplace  # the module is left as it was
+
+
 def test_residual_adds_are_named_after_their_block():
     from cnntopo.networks.models import build_model
     from cnntopo.networks.torchvision_compat import torchvision_submodule

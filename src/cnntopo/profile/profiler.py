@@ -5,6 +5,8 @@ the logits down (``backward``) or layer by layer (``layerwise``) with the contri
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import torch
 
@@ -95,6 +97,25 @@ def profile_images(
         if reached_input is not None:
             neurons.append((0, reached_input))
     return _profile_set(network, record, labels, predictions, kind, tracing, theta, neurons, synapses)
+
+
+def keep_freed_memory() -> None:
+    """Have the C library's malloc keep freed memory for the process's next allocations.
+
+    A profile keeps every head and tail of a batch and makes large temporary terms. By default glibc
+    gives large blocks back to the system when they are freed, and the next batch faults every page
+    in again: recording alone cost 1.2-1.35 forward passes that way, 0.9-1.05 with this (resnet18,
+    resnet34, vgg11; 224 px, one thread). Large blocks come from the heap and the heap is not trimmed,
+    so resident memory stays at the process's peak between batches. Nothing happens where the C
+    library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 2**31 - 1)
 
 
 def svd_bases(network: Network) -> dict[int, torch.Tensor]:
@@ -225,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.arch is None and args.weights is None:
         parser.error("--weights is required for a project model")
     device = device_from_options(args)
+    keep_freed_memory()
 
     if args.arch is not None:
         model, info = load_torchvision_model(args.arch, args.weights)
