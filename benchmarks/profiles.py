@@ -36,9 +36,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from cnntopo.networks.devices import resolve_device  # noqa: E402
 from cnntopo.networks.torchvision_compat import torchvision_submodule  # noqa: E402
-from cnntopo.profile.network import trace_network  # noqa: E402
 from cnntopo.profile import profiler  # noqa: E402
-from cnntopo.profile.profiler import profile_images, svd_bases  # noqa: E402
+from cnntopo.profile.network import trace_network  # noqa: E402
+from cnntopo.profile.profiler import profile_images  # noqa: E402
 from ddp_upstream import import_upstream  # noqa: E402
 from summary import record  # noqa: E402
 
@@ -200,7 +200,7 @@ def main() -> None:
         for kind in args.kinds:
             bases = 0.0
             if kind == "svd":
-                bases = _seconds(device, svd_bases, network)
+                bases = _seconds(device, profiler.svd_bases, network)  # looked up here: a --before commit may lack it
             upstream, upstream_error = None, None
             if ddp is not None and kind in ("channel", "element", "svd"):
                 try:

@@ -14,7 +14,7 @@ import yaml
 
 from cnntopo.io import read_table
 from cnntopo.store import open_store
-from workflow_helpers import REPO, planned_jobs, run_snakemake, snakemake_env, workflow_copy
+from workflow_helpers import REPO, json_element, planned_jobs, run_snakemake, snakemake_env, workflow_copy
 
 pytestmark = pytest.mark.slow
 
@@ -539,7 +539,6 @@ def test_lint_is_clean(repo, tmp_path):
 
 
 def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
-    import json
 
     from browser import Browser, chromium_executable
 
@@ -549,7 +548,7 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
     html = page.read_text()
     # Nothing to fetch (the SVG namespace URI in the script is a name, not a request).
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?https?:|@import|<script src""", html)
-    data = json.loads(html.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0])
+    data = json_element(html, "data")  # each graph's id and the element that holds it, parsed when first drawn
     assert [g["id"] for g in data["graphs"]] == [
         "random/layer07",
         "random/layer15",
@@ -565,7 +564,7 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
             "document.getElementById('graph').value = '3';"
             "document.getElementById('graph').dispatchEvent(new Event('change'))"
         )
-        graph = data["graphs"][3]
+        graph = json_element(html, data["graphs"][3]["element"])
         node = max(graph["nodes"], key=lambda n: len(n["members"]))
         box = browser.evaluate(
             f"(() => {{ const r = document.querySelector('g.node[data-node=\"{node['id']}\"]')"
@@ -585,7 +584,6 @@ def test_the_mapper_explorer_works_offline_in_a_real_browser(finished_run):
 
 
 def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
-    import json
 
     from browser import Browser, chromium_executable
     from cnntopo.io import read_table
@@ -606,14 +604,8 @@ def test_the_profile_branch_and_its_viewer_in_a_real_browser(finished_run):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|<script src""", html)
     if chromium_executable() is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
-
-    def json_element(element_id: str):
-        return json.loads(
-            html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0]
-        )
-
-    first = json_element("profile-data")["models"]["ph-seed1"]
-    element = json_element(first["kinds"]["element"])  # each kind in its own element, parsed when shown
+    first = json_element(html, "profile-data")["models"]["ph-seed1"]
+    element = json_element(html, first["kinds"]["element"])  # each kind in its own element, parsed when shown
     wrong = sum(p != label for p, label in zip(first["predictions"], first["labels"]))
     assert first["outputs_are_classes"]
     rows = "document.querySelectorAll('#rows .row')"

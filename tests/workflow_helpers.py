@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -191,3 +192,8 @@ def write_image_tree(root: Path, classes=("cat", "dog"), per_class: int = 2, sid
             pixels = rng.integers(0, 256, (side, side + 8, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
     return root
+
+
+def json_element(html: str, element_id: str):
+    """The JSON of a page's ``<script type="application/json" id=element_id>`` element."""
+    return json.loads(html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0])

@@ -1,5 +1,6 @@
 // The mapper explorer (cnntopo.mapper.explorer inlines this file). No library, no network:
-// the data are the JSON of the element #data; images come from the sprite's data URI.
+// the data are the JSON of the element #data (each graph in its own element, parsed when first
+// drawn); images come from the sprite's data URI.
 "use strict";
 (function () {
   const DATA = JSON.parse(document.getElementById("data").textContent);
@@ -403,22 +404,28 @@
       "of points. An edge joins nodes that share points." }));
   }
 
+  // Each graph's data is parsed when it is first drawn.
+  const parsed = new Map();
+  const graphAt = (i) => {
+    if (!parsed.has(i)) parsed.set(i, JSON.parse(document.getElementById(DATA.graphs[i].element).textContent));
+    return parsed.get(i);
+  };
   DATA.graphs.forEach((graph, i) => {
     const option = document.createElement("option");
     option.value = String(i);
     option.textContent = graph.id;
     select.appendChild(option);
   });
-  select.addEventListener("change", () => draw(DATA.graphs[Number(select.value)]));
+  select.addEventListener("change", () => draw(graphAt(Number(select.value))));
   const beside = document.getElementById("compare");
   DATA.graphs.forEach((graph, i) => {
     beside.appendChild(Object.assign(document.createElement("option"), { value: String(i), textContent: graph.id }));
   });
-  beside.addEventListener("change", () => compare(beside.value === "" ? null : DATA.graphs[Number(beside.value)]));
+  beside.addEventListener("change", () => compare(beside.value === "" ? null : graphAt(Number(beside.value))));
   drawClassFilter();
   const wanted = decodeURIComponent(location.hash.replace(/^#graph=/, ""));
   const start = Math.max(0, DATA.graphs.findIndex((g) => g.id === wanted));
   select.value = String(start);
-  if (DATA.graphs.length) draw(DATA.graphs[start]);
+  if (DATA.graphs.length) draw(graphAt(start));
   document.body.dataset.ready = "true";
 })();
