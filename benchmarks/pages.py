@@ -259,6 +259,24 @@ def measure_viewer(scale: str, folder: Path) -> dict:
     }
 
 
+LOAD = "s (headless Chromium, to the ready mark)"
+# (key of the measurement, what it is, unit): the rows each page adds to summary.csv
+EXPLORER_MEASURES = [
+    ("page_mb", "page size", "MB"),
+    ("load_s", "load", LOAD),
+    ("select_node_ms", "select the largest node", "ms"),
+    ("switch_graph_ms", "switch graph", "ms"),
+]
+VIEWER_MEASURES = [
+    ("page_mb", "page size", "MB"),
+    ("load_s", "load", LOAD),
+    ("scroll_ms", "scroll to the middle", "ms"),
+    ("switch_kind_ms", "switch neuron kind", "ms"),
+    ("one_class_ms", "choose one class", "ms"),
+    ("rows_built_after_scroll", "rows in the document after scrolling", "rows"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", nargs="+", choices=sorted(SCALES | VIEWER_SCALES), default=[*SCALES, *VIEWER_SCALES])
@@ -269,50 +287,19 @@ def main() -> None:
         for scale in args.scale:
             if scale in SCALES:
                 r = measure_explorer(scale, Path(folder))
-                print(
-                    f"{scale}: {r['graphs']} graphs, {r['nodes']:,} nodes, {r['points']:,} points: page "
-                    f"{r['page_mb']:.1f} MB, loads in {r['load_s']:.2f} s, selects a node in "
-                    f"{r['select_node_ms']:.0f} ms, switches graph in {r['switch_graph_ms']:.0f} ms",
-                    flush=True,
-                )
                 cell = f"mapper explorer, {r['scale']} scale ({r['graphs']} graphs, {r['nodes']:,} nodes)"
-                summary += [
-                    {"measure": f"{cell}: page size", "ours": r["page_mb"], "unit": "MB"},
-                    {
-                        "measure": f"{cell}: load",
-                        "ours": r["load_s"],
-                        "unit": "s (headless Chromium, to the ready mark)",
-                    },
-                    {"measure": f"{cell}: select the largest node", "ours": r["select_node_ms"], "unit": "ms"},
-                    {"measure": f"{cell}: switch graph", "ours": r["switch_graph_ms"], "unit": "ms"},
-                ]
+                measures = EXPLORER_MEASURES
             else:
                 r = measure_viewer(scale, Path(folder))
+                cell = f"profile viewer, {r['scale']} ({r['models']} models, {r['rows_per_kind']:,} rows per kind)"
+                measures = VIEWER_MEASURES
                 print(
-                    f"{scale}: {r['models']} models, {r['rows_per_kind']:,} rows per kind: page {r['page_mb']:.1f} MB "
-                    f"(thumbnails {r['thumbnails_mb']:.1f}, rows {r['rows_mb']:.1f}, class tables {r['class_tables_mb']:.1f}), "
-                    f"loads in {r['load_s']:.2f} s ({r['rows_built_at_load']} rows built), scrolls to the middle in "
-                    f"{r['scroll_ms']:.0f} ms ({r['rows_built_after_scroll']} built), switches kind in "
-                    f"{r['switch_kind_ms']:.0f} ms, shows one class in {r['one_class_ms']:.0f} ms",
+                    f"{cell}: thumbnails {r['thumbnails_mb']:.1f} MB, rows {r['rows_mb']:.1f} MB, class tables "
+                    f"{r['class_tables_mb']:.1f} MB; rows built at load {r['rows_built_at_load']}",
                     flush=True,
                 )
-                cell = f"profile viewer, {r['scale']} ({r['models']} models, {r['rows_per_kind']:,} rows per kind)"
-                summary += [
-                    {"measure": f"{cell}: page size", "ours": r["page_mb"], "unit": "MB"},
-                    {
-                        "measure": f"{cell}: load",
-                        "ours": r["load_s"],
-                        "unit": "s (headless Chromium, to the ready mark)",
-                    },
-                    {"measure": f"{cell}: scroll to the middle", "ours": r["scroll_ms"], "unit": "ms"},
-                    {"measure": f"{cell}: switch neuron kind", "ours": r["switch_kind_ms"], "unit": "ms"},
-                    {"measure": f"{cell}: choose one class", "ours": r["one_class_ms"], "unit": "ms"},
-                    {
-                        "measure": f"{cell}: rows in the document after scrolling",
-                        "ours": r["rows_built_after_scroll"],
-                        "unit": "rows",
-                    },
-                ]
+            print(f"{cell}: " + ", ".join(f"{label} {r[key]:.3g} {unit}" for key, label, unit in measures), flush=True)
+            summary += [{"measure": f"{cell}: {label}", "ours": r[key], "unit": unit} for key, label, unit in measures]
             rows.append(r)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")
     record("pages", summary)
