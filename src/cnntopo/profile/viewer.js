@@ -194,7 +194,8 @@ function render() {
   summary.appendChild(box);
   if (entry.mean_images) {
     // Every class's mean image up to 24 classes; beyond, the chosen class's alone.
-    const classes = only !== "all" ? [Number(only)] : model.classes.length <= 24 ? model.classes.map((_, i) => i) : [];
+    const classes = (only !== "all" ? [Number(only)] : model.classes.length <= 24 ? model.classes.map((_, i) => i) : [])
+      .filter((i) => i < entry.mean_images.length);  // the means stop at the largest label profiled
     const means = document.createElement("div"); means.className = "panel";
     means.innerHTML = `<h3>Mean H1 persistence image per class</h3>`;
     if (!classes.length) means.append(`${model.classes.length} classes: choose one above to see its mean image.`);
