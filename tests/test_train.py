@@ -91,7 +91,11 @@ def test_one_checkpoint_per_distinct_seed_is_required(digits, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_compiled_model_trains_and_saves_plain_weights(digits, tmp_path):
+def test_a_compiled_model_trains_and_saves_plain_weights(digits, tmp_path, monkeypatch):
+    # What is tested is our handling of the compiled wrapper (its state_dict names), not inductor's C++
+    # code generation, which took a minute here: aot_eager traces the same graphs without it.
+    compile_with = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model, **options: compile_with(model, backend="aot_eager", **options))
     recipe = replace(RECIPE, epochs=1, compile=True)
     model, metrics = train_seed_model(
         *digits, "resnet18_option_a", 4, 3, recipe, tmp_path / "c.ckpt", torch.device("cpu"), progress=False
