@@ -423,3 +423,23 @@ def test_the_explorer_with_real_mouse_and_keyboard(tmp_path):
         assert browser.evaluate("document.documentElement.scrollHeight <= innerHeight")
         browser.screenshot(tmp_path / "explorer_1920x1080.png")
         assert all(url.startswith(("file:", "data:")) for url in browser.requested), browser.requested
+
+
+def test_the_class_palette_is_okabe_ito_then_the_same_mixed_with_white():
+    from cnntopo.plotting import OKABE_ITO, class_colour
+
+    assert [class_colour(c) for c in range(8)] == list(OKABE_ITO)
+    assert class_colour(8) == "#F2CF7F"  # #E69F00 mixed halfway with white
+    assert len({class_colour(c) for c in range(16)}) == 16 and class_colour(16) == class_colour(0)
+
+
+def test_two_menu_entries_that_are_one_graph_have_one_signature():
+    from cnntopo.mapper.explorer import graph_signature
+
+    image, position = np.array([0, 0, 1, 1, 2]), np.array([3, 4, 3, 4, 0])
+    graph = {"nodes": [{"members": [0, 1, 2]}, {"members": [2, 3, 4]}], "edges": [[0, 1]]}
+    # the same points and edges, in another order (another run's node numbering and layout)
+    shuffled = {"nodes": [{"members": [4, 2, 3]}, {"members": [1, 2, 0]}], "edges": [[1, 0]]}
+    assert graph_signature(graph, image, position) == graph_signature(shuffled, image, position)
+    other = {"nodes": [{"members": [0, 1]}, {"members": [2, 3, 4]}], "edges": [[0, 1]]}
+    assert graph_signature(graph, image, position) != graph_signature(other, image, position)
