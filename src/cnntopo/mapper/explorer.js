@@ -43,6 +43,19 @@
     return 4 + 14 * Math.sqrt(node.size / biggest);
   }
 
+  // One path per [label, share] pair, clockwise from 12 o'clock, in the label's colour.
+  function pieSlices(cx, cy, r, shares) {
+    let angle = -Math.PI / 2;
+    return shares.map(([label, share]) => {
+      const sweep = 2 * Math.PI * share;
+      const x0 = cx + r * Math.cos(angle), y0 = cy + r * Math.sin(angle);
+      const x1 = cx + r * Math.cos(angle + sweep), y1 = cy + r * Math.sin(angle + sweep);
+      angle += sweep;
+      return el("path", { d: `M${cx},${cy} L${x0},${y0} A${r},${r} 0 ${sweep > Math.PI ? 1 : 0} 1 ${x1},${y1} Z`,
+                          fill: colour(label) });
+    });
+  }
+
   // A pie chart of the node's class counts: the paper's glyph.
   function glyph(node, biggest, interactive) {
     const [cx, cy] = position(node);
@@ -53,16 +66,7 @@
     if (entries.length === 1) {
       g.appendChild(el("circle", { cx, cy, r, fill: colour(entries[0][0]) }));
     } else {
-      let angle = -Math.PI / 2;
-      for (const [label, count] of entries) {
-        const sweep = (2 * Math.PI * count) / node.size;
-        const x0 = cx + r * Math.cos(angle), y0 = cy + r * Math.sin(angle);
-        const x1 = cx + r * Math.cos(angle + sweep), y1 = cy + r * Math.sin(angle + sweep);
-        const large = sweep > Math.PI ? 1 : 0;
-        g.appendChild(el("path", { d: `M${cx},${cy} L${x0},${y0} A${r},${r} 0 ${large} 1 ${x1},${y1} Z`,
-                                   fill: colour(label) }));
-        angle += sweep;
-      }
+      g.append(...pieSlices(cx, cy, r, entries.map(([label, count]) => [label, count / node.size])));
     }
     g.appendChild(el("circle", { cx, cy, r, fill: "none", stroke: "#333", "stroke-width": 0.7, class: "outline" }));
     if (!interactive) return g;
@@ -335,10 +339,6 @@
     return location.pathname.includes("/data/raw/") ? "../../../../" : "../";
   }
 
-  function reportLink() {
-    return location.pathname.includes("/data/raw/") ? "../../../report.html" : "../report/report.html";
-  }
-
   // Pan by dragging (anywhere: a press that moves is a pan, never a selection), zoom with the wheel
   // around the cursor within ZOOM, fit with the button or the 0 key.
   let drag = null;
@@ -383,21 +383,12 @@
     if (event.key === "0") fit();
   });
   document.getElementById("search").addEventListener("input", search);
-  document.getElementById("report").href = reportLink();
+  document.getElementById("report").href = `${resultsRoot()}report/report.html`;
   drawGlyphLegend();
 
   function drawGlyphLegend() {
     const svg = el("svg", { width: 44, height: 44, viewBox: "0 0 44 44" });
-    const slices = [[0, 0.6], [1, 0.3], [2, 0.1]];
-    let angle = -Math.PI / 2;
-    for (const [label, share] of slices) {
-      const sweep = 2 * Math.PI * share;
-      const x0 = 22 + 18 * Math.cos(angle), y0 = 22 + 18 * Math.sin(angle);
-      const x1 = 22 + 18 * Math.cos(angle + sweep), y1 = 22 + 18 * Math.sin(angle + sweep);
-      svg.appendChild(el("path", { d: `M22,22 L${x0},${y0} A18,18 0 ${sweep > Math.PI ? 1 : 0} 1 ${x1},${y1} Z`,
-                                   fill: colour(label) }));
-      angle += sweep;
-    }
+    svg.append(...pieSlices(22, 22, 18, [[0, 0.6], [1, 0.3], [2, 0.1]]));
     const box = document.getElementById("legend");
     box.append(svg, Object.assign(document.createElement("span"), { textContent:
       "A node: a pie of the classes of its points (slice = class share); its area grows with its number " +
