@@ -8,6 +8,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnntopo.profile.contributions import _largest, cumulative_selection, svd_basis
@@ -164,6 +165,65 @@ def test_largest_has_topks_values_and_columns_that_hold_them():
         assert torch.equal(ordered, torch.topk(values, k, dim=1).values), (n, k)
         assert torch.equal(values.gather(1, columns), ordered), (n, k)
         assert all(len(set(row)) == k for row in columns.tolist())
+
+
+@pytest.mark.parametrize(
+    ("c_in", "size", "kernel", "stride", "padding", "dilation", "per_image"),
+    [
+        (5, (9, 40), 3, 1, 1, 1, 3),  # rows of 40: vectorised along the row
+        (6, (40, 9), 3, 1, (1, 0), 1, 20),  # rows of 9, many targets: vectorised across targets
+        (4, (37, 45), 7, 2, 3, 1, 2),  # resnet's stem: 7x7, stride 2, odd sizes
+        (3, (30, 70), (3, 5), (2, 1), (0, 2), 2, 4),  # every parameter of its own
+        (8, (14, 66), 1, 2, 0, 1, 17),
+    ],
+)
+def test_channel_maxima_equal_a_grouped_convolution_per_target(
+    c_in, size, kernel, stride, padding, dilation, per_image
+):
+    # The compiled loop (CPU) against what the CUDA path computes: each target's grouped convolution, then the max.
+    from cnntopo.profile.kernels import channel_maxima
+
+    generator = torch.Generator().manual_seed(7)
+    conv = nn.Conv2d(c_in, 11, kernel, stride, padding, dilation)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
+    x = torch.randn(3, c_in, *size, generator=generator).clamp(min=0)
+    # image 1 has no targets; image 0's come back after image 2's
+    image = torch.tensor([0] * per_image + [2] * per_image + [0])
+    neuron = torch.randint(0, 11, (len(image),), generator=generator)
+    got = channel_maxima(x, conv, image, neuron)
+    expected = torch.stack(
+        [
+            F.conv2d(x[i : i + 1], conv.weight[o].unsqueeze(1), None, stride, padding, dilation, groups=c_in)
+            .flatten(2)
+            .amax(dim=2)[0]
+            for i, o in zip(image.tolist(), neuron.tolist())
+        ]
+    )
+    assert got.shape == (len(image), c_in)
+    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_agreeing_maxima_equal_the_masked_max_with_its_first_position():
+    # The tail's max is taken as is where the head agrees there, and looked for again where it does not.
+    from cnntopo.profile.contributions import _agreeing_maxima, _first_maxima
+
+    generator = torch.Generator().manual_seed(8)
+    for plane in (49, 3136, 12544):
+        head = torch.randn(2, 6, plane, generator=generator)
+        tail = torch.randn(2, 6, plane, generator=generator)
+        tail[0, 0, 100 % plane] = tail[0, 0, 7] = 9.0  # a tied max: the first position counts
+        head[0, 1] = -1.0  # no agreeing position
+        best = tail[1, 2].argmax()
+        head[1, 2, best] = -1.0  # the max sits where the head is negative: looked for again
+        masked = torch.where((head > 0) & (tail > 0), tail, torch.zeros_like(tail))
+        scores, where = _agreeing_maxima(head, tail)
+        expected, expected_where = masked.max(dim=2)
+        assert torch.equal(scores.clamp(min=0), expected)
+        kept = expected > 0
+        assert torch.equal(where[kept], expected_where[kept]), plane
+        first, first_where = _first_maxima(tail)
+        assert torch.equal(first, tail.max(dim=2).values) and torch.equal(first_where, tail.max(dim=2).indices)
 
 
 def test_svd_basis_spans_the_svds_singular_directions():

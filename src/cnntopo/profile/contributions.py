@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnntopo.profile import kernels
 from cnntopo.profile.network import ProfileLayer, Recording, UnsupportedLayerError
 
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
@@ -119,23 +120,57 @@ def influential_neurons(
     the head's; element and channel score each channel by its max (channel: optionally the
     ``channel_norm``-norm), spatial each position by the 2-norm over channels.
     """
-    t = torch.where((head > 0) == (tail > 0), tail, torch.zeros_like(tail))
-    if t.dim() == 2:
-        rows, cols, weights = cumulative_selection(t, theta)
+    if tail.dim() == 2:
+        rows, cols, weights = cumulative_selection(_sign_agreeing(head, tail), theta)
         return Targets(rows, cols, weights)
-    flat = t.flatten(2)
-    plane = flat.shape[2]
+    plane = tail[0, 0].numel()
     if kind == "spatial":
-        rows, cols, weights = cumulative_selection(torch.linalg.vector_norm(flat, dim=1), theta)
-        return Targets(rows, cols, weights)
-    if kind == "channel" and channel_norm is not None:
-        scores = torch.linalg.vector_norm(flat, ord=channel_norm, dim=2)
+        scores = torch.linalg.vector_norm(_sign_agreeing(head, tail).flatten(2), dim=1)
+    elif kind == "channel" and channel_norm is not None:
+        scores = torch.linalg.vector_norm(_sign_agreeing(head, tail).flatten(2), ord=channel_norm, dim=2)
     else:
-        scores, where = flat.max(dim=2)
+        scores, where = _agreeing_maxima(head.flatten(2), tail.flatten(2))
     rows, cols, weights = cumulative_selection(scores, theta)
     if kind == "element":
         return Targets(rows, cols * plane + where[rows, cols], weights)
     return Targets(rows, cols, weights)
+
+
+def _sign_agreeing(head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+    """The tail, zeroed where its sign differs from the head's."""
+    return torch.where((head > 0) == (tail > 0), tail, torch.zeros_like(tail))
+
+
+def _agreeing_maxima(head: torch.Tensor, tail: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Max of the tail over positions where head and tail are both positive, and where it is, per row of (N, c, P).
+
+    Equal, once clipped at 0 as the rule clips scores, to the max of the tail zeroed where its
+    sign differs from the head's: only positive values of both count. A row whose tail max sits
+    where the head is positive (every row after a ReLU that follows the conv directly) needs no
+    mask: one pass over the tail, where masking every row cost four.
+    """
+    scores, where = _first_maxima(tail)
+    redo = (head.gather(2, where.unsqueeze(2)).squeeze(2) <= 0) & (scores > 0)
+    if redo.any():
+        scores[redo], where[redo] = _sign_agreeing(head[redo], tail[redo]).max(dim=1)
+    return scores, where
+
+
+def _first_maxima(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``values.max(dim=2)`` of (N, c, P): each row's max and the first position that holds it.
+
+    torch's max with indices does not vectorise on a CPU (4x slower than a tail's forward pass
+    costs, per float): long rows are cut into contiguous blocks, whose maxima (``amax``, fast)
+    locate the first block holding the max, and only that block is searched for its first position.
+    """
+    n, c, plane = values.shape
+    block = next(b for b in range(64, 0, -1) if plane % b == 0)
+    if plane < 1024 or block < 16 or values.is_cuda:
+        return values.max(dim=2)
+    blocks = values.view(n, c, plane // block, block)
+    scores, which = blocks.amax(dim=3).max(dim=2)
+    inside = blocks.gather(2, which[:, :, None, None].expand(n, c, 1, block)).squeeze(2).argmax(dim=2)
+    return scores, which * block + inside
 
 
 def _chunks(n_rows: int, row_floats: int, floats: int = _CHUNK_FLOATS):
@@ -158,35 +193,36 @@ def _by_image(image: torch.Tensor):
 
 
 class _ReceptiveFields:
-    """Receptive fields (P, c kh kw) of output positions in one image ``x`` (1, c, h, w) under ``conv``.
+    """Receptive fields (P, c kh kw) of output positions under ``conv`` in images ``x`` (N, c, h, w).
 
-    For many positions the image is unfolded once and rows are gathered from it; for few, each
-    field is gathered from the padded image by flat offsets, skipping the unfold of positions
-    nobody asked for. (Indexing the padded image with a 4-d index per target, as before, moved
-    the same floats at several times the cost.)
+    ``dense``: ``x`` is one image whose positions are mostly asked for: it is unfolded once and rows
+    are gathered from it. Otherwise each field is gathered from the padded images by flat offsets,
+    skipping the unfold of positions nobody asked for, for all images at once. (Indexing the padded
+    image with a 4-d index per target, as before, moved the same floats at several times the cost.)
     """
 
-    def __init__(self, x: torch.Tensor, conv: nn.Conv2d, positions: int) -> None:
+    def __init__(self, x: torch.Tensor, conv: nn.Conv2d, dense: bool) -> None:
         (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
         c, h, w = x.shape[1:]
         self.out_width = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        out_plane = self.out_width * ((h + 2 * ph - dh * (kh - 1) - 1) // sh + 1)
         self.unfolded = None
-        if 4 * positions >= out_plane:
+        if dense:
             self.unfolded = F.unfold(x, conv.kernel_size, conv.dilation, conv.padding, conv.stride)[0].T.contiguous()
             return
-        self.padded = F.pad(x[0], (pw, pw, ph, ph)).flatten()
+        self.padded = F.pad(x, (pw, pw, ph, ph)).flatten()
         hp, wp = h + 2 * ph, w + 2 * pw
         arange = functools.partial(torch.arange, device=x.device)
         self.kernel = (
             arange(c)[:, None, None] * (hp * wp) + arange(kh)[:, None] * (dh * wp) + arange(kw) * dw
         ).flatten()
-        self.steps = (sh * wp, sw)
+        self.steps = (c * hp * wp, sh * wp, sw)
 
-    def __getitem__(self, position: torch.Tensor) -> torch.Tensor:
+    def get(self, image: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """Fields of ``position`` (P,) in ``image`` (P,; an index into ``x``)."""
         if self.unfolded is not None:
             return self.unfolded[position]
-        start = (position // self.out_width) * self.steps[0] + (position % self.out_width) * self.steps[1]
+        image_step, row_step, column_step = self.steps
+        start = image * image_step + (position // self.out_width) * row_step + (position % self.out_width) * column_step
         return self.padded[start[:, None] + self.kernel]
 
 
@@ -206,7 +242,11 @@ def _conv_contributions(
     h_out, w_out = head.shape[2:]
     out_plane = h_out * w_out
     pieces = []
-    if kind == "channel":
+    if kind == "channel" and x.device.type == "cpu" and x.dtype == torch.float32:
+        # max then clip (in _select): the same as clipping first (monotone), one pass fewer
+        found, cols, w = _select(kernels.channel_maxima(x, conv, targets.image, targets.neuron), theta)
+        pieces.append((found, cols, w))
+    elif kind == "channel":
         # One grouped conv per image: input channel g of the image meets every target channel's
         # kernel slice W[t, g] (output g * T + t). Replicating the input per target instead costs
         # a copy of c x h x w floats per target, more than the loop over images.
@@ -223,7 +263,6 @@ def _conv_contributions(
                     dilation=conv.dilation,
                     groups=c_in,
                 )
-                # max then clip (in _select): the same as clipping first (monotone), one pass fewer
                 found, cols, w = _select(z.view(c_in, t, out_plane).amax(dim=2).T, theta)
                 pieces.append((chosen[found], cols, w))
     else:
@@ -231,11 +270,14 @@ def _conv_contributions(
         flat_weight = weight.flatten(1)
         position = targets.neuron % out_plane if kind == "element" else targets.neuron
         row_floats = flat_weight.shape[1] * (weight.shape[0] if kind == "spatial" else 1)
-        for image, image_rows in _by_image(targets.image):
-            fields = _ReceptiveFields(x[image : image + 1], conv, len(image_rows))
+        # Unfold each image where most positions are targets; else gather the fields of all images at once.
+        dense = 4 * len(targets.image) >= len(x) * out_plane
+        everything = torch.arange(len(targets.image), device=x.device)
+        for image, image_rows in _by_image(targets.image) if dense else [(None, everything)]:
+            fields = _ReceptiveFields(x if image is None else x[image : image + 1], conv, dense)
             for part in _chunks(len(image_rows), row_floats, _TERM_FLOATS if kind == "element" else _CHUNK_FLOATS):
                 chosen = image_rows[part]
-                patches = fields[position[chosen]]
+                patches = fields.get(targets.image[chosen], position[chosen])
                 if kind == "element":
                     rows, cols, w = _select(patches * flat_weight[targets.neuron[chosen] // out_plane], theta)
                     c, r, s = cols // (kh * kw), (cols % (kh * kw)) // kw, cols % kw
@@ -306,13 +348,16 @@ def _projection_terms(vectors: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def _maxpool_contributions(layer, x, head, targets: Targets, kind: str, theta: float):
     if kind == "channel":
         return _identity_contributions(targets)
-    _, where = _apply_pool(layer, x, return_indices=True)
     plane_in = _plane(x.shape)
-    where = where.flatten(2)
     if kind == "element":
+        # Pooled again only on the planes that hold targets (a few channels of each image, layerwise).
         out_plane = _plane(head.shape)
         channel, position = targets.neuron // out_plane, targets.neuron % out_plane
-        return _identity_contributions(targets, channel * plane_in + where[targets.image, channel, position])
+        planes, plane = torch.unique(targets.image * x.shape[1] + channel, return_inverse=True)
+        _, where = _apply_pool(layer, x.flatten(0, 1)[planes].unsqueeze(1), return_indices=True)
+        return _identity_contributions(targets, channel * plane_in + where.flatten(1)[plane, position])
+    _, where = _apply_pool(layer, x, return_indices=True)
+    where = where.flatten(2)
     y = head.flatten(2)[targets.image, :, targets.neuron]
     terms = y.new_zeros(len(targets.image), plane_in).scatter_add_(1, where[targets.image, :, targets.neuron], y * y)
     terms = terms / torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)[:, None]
