@@ -204,6 +204,46 @@ def test_channel_maxima_equal_a_grouped_convolution_per_target(
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("theta", [0.1, 0.9])
+def test_element_contributions_equal_the_rule_written_out(theta):
+    # The compiled loop against keep_rule on each target's terms, with strides, dilation and padding of their
+    # own; 0.9 takes most of 30 terms (past the loop's buffer of 16), and the tied targets' order is the columns'.
+    from cnntopo.profile.kernels import element_contributions
+
+    generator = torch.Generator().manual_seed(9)
+    conv = nn.Conv2d(5, 4, (3, 2), (2, 1), (1, 2), (1, 2))
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
+        conv.weight[3] = 1.0
+    x = torch.randn(2, 5, 9, 11, generator=generator).clamp(min=0)
+    x[1] = 2.0  # channel 3 of image 1: every term tied
+    out_h, out_w = (9 + 2 - 2 - 1) // 2 + 1, (11 + 4 - 2 - 1) // 1 + 1
+    image = torch.randint(0, 2, (40,), generator=generator)
+    neuron = torch.randint(0, 4 * out_h * out_w, (40,), generator=generator)
+    neuron[:3] = 3 * out_h * out_w + torch.tensor([0, 7, 20])
+    image[:3] = 1
+    rows, inputs, weights = element_contributions(x, conv, image, neuron, theta)
+    padded = torch.nn.functional.pad(x, (2, 2, 1, 1)).numpy()
+    w = conv.weight.detach().numpy()
+    for p in range(len(image)):
+        o, position = divmod(int(neuron[p]), out_h * out_w)
+        top, left = (position // out_w) * 2, position % out_w
+        terms = {}
+        for c in range(5):
+            for r in range(3):
+                for s in range(2):
+                    i, j = top + r, left + 2 * s
+                    # a padding position's term is 0 (never kept); its index is never asked for
+                    index = (c * 9 + i - 1) * 11 + j - 2 if 1 <= i < 10 and 2 <= j < 13 else -1 - len(terms)
+                    terms[index] = padded[int(image[p]), c, i, j] * w[o, c, r, s]
+        keys = list(terms)
+        expected = {keys[k]: v for k, v in keep_rule(np.array(list(terms.values())), theta).items()}
+        chosen = rows == p
+        got = dict(zip(inputs[chosen].tolist(), weights[chosen].tolist()))
+        assert got.keys() == expected.keys(), p
+        assert list(got.values()) == pytest.approx(list(expected.values()), rel=1e-5)
+
+
 def test_agreeing_maxima_equal_the_masked_max_with_its_first_position():
     # The tail's max is taken as is where the head agrees there, and looked for again where it does not.
     from cnntopo.profile.contributions import _agreeing_maxima, _first_maxima
@@ -261,6 +301,25 @@ def test_profiling_makes_every_tensor_on_the_inputs_device(tracing):
             checked = profile_images(network, x, np.zeros(2), kind, 0.2, tracing)
         assert np.array_equal(plain.neurons, checked.neurons) and np.array_equal(plain.synapses, checked.synapses)
         assert np.array_equal(plain.synapse_weights, checked.synapse_weights), kind
+
+
+def test_the_compiled_loops_give_the_torch_paths_profiles():
+    # The loops of cnntopo.profile.kernels run on float32 CPU tensors; the torch path (CUDA, or any other dtype)
+    # runs here in float64: the same neurons and synapses, weights equal to float32 rounding.
+    from cnntopo.networks.torchvision_compat import torchvision_submodule
+
+    torch.manual_seed(0)
+    model = torchvision_submodule("models").resnet18(num_classes=5).eval()
+    x = torch.randn(2, 3, 48, 48)
+    single, double = trace_network(model), trace_network(copy.deepcopy(model).double())
+    for kind in ("channel", "element"):
+        for tracing in ("backward", "layerwise"):
+            compiled = profile_images(single, x, np.zeros(2), kind, 0.1, tracing)
+            reference = profile_images(double, x.double(), np.zeros(2), kind, 0.1, tracing)
+            assert np.array_equal(compiled.neurons, reference.neurons), (kind, tracing)
+            assert np.array_equal(compiled.synapses, reference.synapses), (kind, tracing)
+            assert np.allclose(compiled.synapse_weights, reference.synapse_weights, rtol=1e-4, atol=1e-6)
+            assert np.allclose(compiled.neuron_weights, reference.neuron_weights, rtol=1e-4, atol=1e-6)
 
 
 def test_a_recording_keeps_heads_that_an_in_place_relu_would_overwrite():

@@ -242,10 +242,12 @@ def _conv_contributions(
     h_out, w_out = head.shape[2:]
     out_plane = h_out * w_out
     pieces = []
-    if kind == "channel" and x.device.type == "cpu" and x.dtype == torch.float32:
+    compiled = x.device.type == "cpu" and x.dtype == torch.float32  # the loops of cnntopo.profile.kernels
+    if kind == "channel" and compiled:
         # max then clip (in _select): the same as clipping first (monotone), one pass fewer
-        found, cols, w = _select(kernels.channel_maxima(x, conv, targets.image, targets.neuron), theta)
-        pieces.append((found, cols, w))
+        pieces.append(_select(kernels.channel_maxima(x, conv, targets.image, targets.neuron), theta))
+    elif kind == "element" and compiled:
+        pieces.append(kernels.element_contributions(x, conv, targets.image, targets.neuron, theta))
     elif kind == "channel":
         # One grouped conv per image: input channel g of the image meets every target channel's
         # kernel slice W[t, g] (output g * T + t). Replicating the input per target instead costs

@@ -4,6 +4,10 @@ The channel rule scores input channel g of a conv's target channel t by the larg
 single-channel convolution ``W[t, g] * x[g]`` over the output positions. torch can only write all
 of those maps (a grouped convolution, c_in x targets x positions floats) and read them again; the
 loop here keeps each output row in the cache and only its running maxima in memory.
+
+The element rule multiplies a target's receptive field by its kernel and keeps the largest terms
+(the cumulative rule). torch writes every term of a chunk of targets and runs ``topk`` on them; the
+loop here makes one target's terms at a time and keeps the largest in a small sorted buffer.
 """
 
 from __future__ import annotations
@@ -109,3 +113,112 @@ def channel_maxima(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron
         out,
     )
     return torch.from_numpy(out)
+
+
+# The cumulative rule looks at the largest terms first: kept in a sorted buffer of this many while the
+# terms stream by; a target whose cut falls beyond them sorts all its terms.
+_BUFFER = 16
+
+
+@numba.njit(cache=True, fastmath=False, boundscheck=False)
+def _element_terms(padded, weight, image, channel, position, geometry, theta):  # pragma: no cover
+    """For each target: its kept terms' target index, input neuron and weight (see :func:`element_contributions`)."""
+    c_in, kh, kw = weight.shape[1], weight.shape[2], weight.shape[3]
+    out_w, sh, sw, dh, dw, ph, pw, h_in, w_in = geometry
+    n = c_in * kh * kw
+    terms = np.empty(n, np.float32)
+    top_values = np.empty(_BUFFER, np.float32)
+    top_columns = np.empty(_BUFFER, np.int64)
+    capacity = 8 * len(image) + 64
+    rows = np.empty(capacity, np.int64)
+    inputs = np.empty(capacity, np.int64)
+    weights = np.empty(capacity, np.float32)
+    found = 0
+    for p in range(len(image)):
+        x = padded[image[p]]
+        w = weight[channel[p]]
+        top, left = (position[p] // out_w) * sh, (position[p] % out_w) * sw
+        total = 0.0
+        held = 0
+        entry = np.float32(0.0)  # what a term must exceed to enter the buffer: positive, then the buffer's last
+        for c in range(c_in):
+            for r in range(kh):
+                row = x[c, top + r * dh]
+                w_row = w[c, r]
+                for s in range(kw):
+                    value = row[left + s * dw] * w_row[s]
+                    column = (c * kh + r) * kw + s
+                    terms[column] = value
+                    total += value if value > 0 else np.float32(0.0)  # a select, not a branch on the sign
+                    if value <= entry:
+                        continue
+                    # insert, largest first; a tie goes after the columns already held (stable, as a sort)
+                    k = held if held < _BUFFER else _BUFFER - 1
+                    while k > 0 and top_values[k - 1] < value:
+                        top_values[k] = top_values[k - 1]
+                        top_columns[k] = top_columns[k - 1]
+                        k -= 1
+                    top_values[k] = value
+                    top_columns[k] = column
+                    held = min(held + 1, _BUFFER)
+                    if held == _BUFFER:
+                        entry = top_values[_BUFFER - 1]
+        if held == 0:
+            continue
+        # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
+        total32 = np.float32(total)
+        values, columns = top_values, top_columns
+        running, kept = 0.0, 0
+        while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
+            running += values[kept]
+            kept += 1
+        if held == _BUFFER and np.float32(running) / total32 <= theta:  # the cut lies beyond the buffer: sort all
+            columns = np.argsort(-terms, kind="mergesort")
+            values = terms[columns]
+            running, kept = 0.0, 0
+            while kept < n and values[kept] > 0 and (kept == 0 or np.float32(running) / total32 <= theta):
+                running += values[kept]
+                kept += 1
+        cumulative = np.float32(running)
+        if found + kept > capacity:
+            capacity = 2 * (found + kept)
+            rows = np.concatenate((rows[:found], np.empty(capacity - found, np.int64)))
+            inputs = np.concatenate((inputs[:found], np.empty(capacity - found, np.int64)))
+            weights = np.concatenate((weights[:found], np.empty(capacity - found, np.float32)))
+        for k in range(kept):
+            column = columns[k]
+            c, r, s = column // (kh * kw), (column // kw) % kh, column % kw
+            i, j = top + r * dh - ph, left + s * dw - pw  # inside the image: a padding term is 0, never kept
+            rows[found] = p
+            inputs[found] = (c * h_in + i) * w_in + j
+            weights[found] = values[k] / cumulative
+            found += 1
+    return rows[:found], inputs[:found], weights[:found]
+
+
+def element_contributions(
+    x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron: torch.Tensor, theta: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The element rule of a conv for targets ``(image, neuron)`` (P,): kept synapses as (row, input neuron, weight).
+
+    A target is output neuron ``c h_out w_out``-flat ``neuron`` of ``x[image]`` (N, c_in, h, w, float32, CPU); its terms
+    are ``x`` under its receptive field times its kernel, selected by the cumulative rule with ``theta``. Rows index
+    the targets; input neurons are ``c h w``-flat in ``x``. The values of the torch path (equal to float rounding),
+    in one pass that writes only what is kept.
+    """
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
+    n, c_in, h, w = x.shape
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = F.pad(x, (pw, pw, ph, ph)).numpy()
+    geometry = (out_w, sh, sw, dh, dw, ph, pw, h, w)
+    rows, inputs, weights = _element_terms(
+        padded,
+        conv.weight.detach().numpy(),
+        image.numpy(),
+        (neuron // (out_h * out_w)).numpy(),
+        (neuron % (out_h * out_w)).numpy(),
+        geometry,
+        np.float32(theta),
+    )
+    return torch.from_numpy(rows), torch.from_numpy(inputs), torch.from_numpy(weights)
