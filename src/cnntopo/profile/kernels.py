@@ -116,17 +116,56 @@ def channel_maxima(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron
 
 
 # The cumulative rule looks at the largest terms first: kept in a sorted buffer of this many while the
-# terms stream by; a target whose cut falls beyond them sorts all its terms.
+# terms stream by; a target whose cut falls beyond them sorts the terms above a bound.
 _BUFFER = 16
 
 
-@numba.njit(cache=True, fastmath=False, boundscheck=False)
+@numba.njit(cache=True, fastmath=True, boundscheck=False)
+def _field_terms(padded, weight, image, channel, top, left, dh, dw, terms):  # pragma: no cover
+    """Terms (kh kw c_in,) of one target, channels innermost; returns their positive part's sum (fastmath: a
+    vectorised sum, equal to float32 rounding)."""
+    x = padded[image]
+    w = weight[channel]
+    kh, kw, c_in = w.shape
+    total = np.float32(0.0)
+    for r in range(kh):
+        for s in range(kw):
+            x_tap = x[top + r * dh, left + s * dw]
+            w_tap = w[r, s]
+            first = (r * kw + s) * c_in
+            for c in range(c_in):
+                value = x_tap[c] * w_tap[c]
+                terms[first + c] = value
+                total += value if value > 0 else np.float32(0.0)
+    return total
+
+
+_SMALLEST = np.float32(np.nextafter(np.float32(0), np.float32(1)))
+
+
+@numba.njit(cache=True, fastmath=True, boundscheck=False)
+def _sum_at_least(terms, bound):  # pragma: no cover
+    """The sum of the terms of at least ``bound`` (fastmath: vectorised, to float rounding)."""
+    total = np.float32(0.0)
+    for index in range(len(terms)):
+        total += terms[index] if terms[index] >= bound else np.float32(0.0)
+    return total
+
+
+@numba.njit(cache=True, boundscheck=False)
 def _element_terms(padded, weight, image, channel, position, geometry, theta):  # pragma: no cover
-    """For each target: its kept terms' target index, input neuron and weight (see :func:`element_contributions`)."""
-    c_in, kh, kw = weight.shape[1], weight.shape[2], weight.shape[3]
+    """For each target: its kept terms' target index, input neuron and weight (see :func:`element_contributions`).
+
+    ``padded`` (N, h, w, c_in) and ``weight`` (c_out, kh, kw, c_in) are channels-last, so that a tap's terms are
+    one vectorised loop; ties are still broken by the rule's column order, ``c kh kw``-flat.
+    """
+    c_out, kh, kw, c_in = weight.shape
     out_w, sh, sw, dh, dw, ph, pw, h_in, w_in = geometry
-    n = c_in * kh * kw
+    taps = kh * kw
+    n = c_in * taps
     terms = np.empty(n, np.float32)
+    in_rule_order = np.empty(n, np.float32)
+    candidates = np.empty(n, np.int64)
     top_values = np.empty(_BUFFER, np.float32)
     top_columns = np.empty(_BUFFER, np.int64)
     capacity = 8 * len(image) + 64
@@ -135,50 +174,60 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
     weights = np.empty(capacity, np.float32)
     found = 0
     for p in range(len(image)):
-        x = padded[image[p]]
-        w = weight[channel[p]]
         top, left = (position[p] // out_w) * sh, (position[p] % out_w) * sw
-        total = 0.0
-        held = 0
-        entry = np.float32(0.0)  # what a term must exceed to enter the buffer: positive, then the buffer's last
-        for c in range(c_in):
-            for r in range(kh):
-                row = x[c, top + r * dh]
-                w_row = w[c, r]
-                for s in range(kw):
-                    value = row[left + s * dw] * w_row[s]
-                    column = (c * kh + r) * kw + s
-                    terms[column] = value
-                    total += value if value > 0 else np.float32(0.0)  # a select, not a branch on the sign
-                    if value <= entry:
-                        continue
-                    # insert, largest first; a tie goes after the columns already held (stable, as a sort)
-                    k = held if held < _BUFFER else _BUFFER - 1
-                    while k > 0 and top_values[k - 1] < value:
-                        top_values[k] = top_values[k - 1]
-                        top_columns[k] = top_columns[k - 1]
-                        k -= 1
-                    top_values[k] = value
-                    top_columns[k] = column
-                    held = min(held + 1, _BUFFER)
-                    if held == _BUFFER:
-                        entry = top_values[_BUFFER - 1]
-        if held == 0:
+        total32 = _field_terms(padded, weight, image[p], channel[p], top, left, dh, dw, terms)
+        if not total32 > 0:
             continue
-        # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
-        total32 = np.float32(total)
+        held = 0
+        entry = np.float32(0.0)  # a term below this cannot enter the buffer: 0, then the buffer's last
+        for index in range(n):
+            value = terms[index]
+            if value < entry or value <= 0:
+                continue
+            column = (index % c_in) * taps + index // c_in
+            if held == _BUFFER and value == entry and column > top_columns[_BUFFER - 1]:
+                continue
+            # insert, largest first, a tie by column (the order of a stable sort in the rule's order)
+            k = held if held < _BUFFER else _BUFFER - 1
+            while k > 0 and (top_values[k - 1] < value or (top_values[k - 1] == value and top_columns[k - 1] > column)):
+                top_values[k] = top_values[k - 1]
+                top_columns[k] = top_columns[k - 1]
+                k -= 1
+            top_values[k] = value
+            top_columns[k] = column
+            held = min(held + 1, _BUFFER)
+            if held == _BUFFER:
+                entry = top_values[_BUFFER - 1]
         values, columns = top_values, top_columns
+        # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
         running, kept = 0.0, 0
         while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
             running += values[kept]
             kept += 1
-        if held == _BUFFER and np.float32(running) / total32 <= theta:  # the cut lies beyond the buffer: sort all
-            columns = np.argsort(-terms, kind="mergesort")
-            values = terms[columns]
+        bound = entry
+        while held == _BUFFER and np.float32(running) / total32 <= theta:
+            # The cut lies beyond the buffer: sort the terms of at least half the bound (halved until their sum
+            # passes the cut; all positive terms at last), in the rule's column order, stably by value.
+            bound = bound / 2 if bound / 2 > _SMALLEST else _SMALLEST
+            if bound > _SMALLEST and _sum_at_least(terms, bound) <= theta * total32 * 1.001:
+                continue
+            count = 0
+            for index in range(n):
+                if terms[index] >= bound:
+                    candidates[count] = (index % c_in) * taps + index // c_in
+                    count += 1
+            columns = np.sort(candidates[:count])
+            for k in range(count):
+                column = columns[k]
+                in_rule_order[k] = terms[(column % taps) * c_in + column // taps]
+            order = np.argsort(-in_rule_order[:count], kind="mergesort")
+            values, columns = in_rule_order[:count][order], columns[order]
             running, kept = 0.0, 0
-            while kept < n and values[kept] > 0 and (kept == 0 or np.float32(running) / total32 <= theta):
+            while kept < count and (kept == 0 or np.float32(running) / total32 <= theta):
                 running += values[kept]
                 kept += 1
+            if bound == _SMALLEST:
+                break
         cumulative = np.float32(running)
         if found + kept > capacity:
             capacity = 2 * (found + kept)
@@ -187,7 +236,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
             weights = np.concatenate((weights[:found], np.empty(capacity - found, np.float32)))
         for k in range(kept):
             column = columns[k]
-            c, r, s = column // (kh * kw), (column // kw) % kh, column % kw
+            c, r, s = column // taps, (column // kw) % kh, column % kw
             i, j = top + r * dh - ph, left + s * dw - pw  # inside the image: a padding term is 0, never kept
             rows[found] = p
             inputs[found] = (c * h_in + i) * w_in + j
@@ -210,11 +259,11 @@ def element_contributions(
     n, c_in, h, w = x.shape
     out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    padded = F.pad(x, (pw, pw, ph, ph)).numpy()
+    padded = F.pad(x, (pw, pw, ph, ph)).permute(0, 2, 3, 1).contiguous().numpy()
     geometry = (out_w, sh, sw, dh, dw, ph, pw, h, w)
     rows, inputs, weights = _element_terms(
         padded,
-        conv.weight.detach().numpy(),
+        conv.weight.detach().permute(0, 2, 3, 1).contiguous().numpy(),
         image.numpy(),
         (neuron // (out_h * out_w)).numpy(),
         (neuron % (out_h * out_w)).numpy(),
