@@ -20,9 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Narrower outputs are vectorised over a row's targets, wider ones over the row's positions (the faster of the
-# two on vgg and resnet layers: 14-wide rows fill one AVX-512 vector, 7-wide ones half).
+# Outputs narrower than this, with at least _TARGET_LOOP_COUNT targets in an image, are vectorised across the
+# targets; others along the output positions (the faster of the two on vgg and resnet layers: a 14-wide row
+# fills one AVX-512 vector, a 7-wide one half).
 _ROW_LOOP_WIDTH = 32
+_TARGET_LOOP_COUNT = 16
+# Output positions the row loop computes at once (stride 1: several rows of a narrow plane; best of 128-1024).
+_CHUNK_POSITIONS = 128
 
 
 @functools.cache
@@ -31,9 +35,12 @@ def _channel_maxima_loop(taps: int):
     loop inside it vectorised (a run-time tap count left it scalar, 3x slower)."""
 
     @numba.njit(cache=True, fastmath=True, boundscheck=False)
-    def loop(planes, weight, image, neuron, offsets, row_step, out_h, out_w, out):  # pragma: no cover
+    def loop(planes, weight, image, neuron, offsets, row_step, chunk_rows, out_h, out_w, out):  # pragma: no cover
         c_in = weight.shape[1]
-        window = np.empty((taps, out_w), np.float32)
+        # chunk_rows output rows at a time, with the columns between them that no output reads (stride 1):
+        # a row of 28 or 56 would leave part of each vector idle; the final max skips those columns.
+        length = (chunk_rows - 1) * row_step + out_w
+        window = np.empty((taps, length), np.float32)
         start = 0
         while start < len(image):
             end = start
@@ -42,7 +49,7 @@ def _channel_maxima_loop(taps: int):
             count = end - start
             for g in range(c_in):
                 plane = planes[image[start], g]
-                if out_w < _ROW_LOOP_WIDTH:
+                if out_w < _ROW_LOOP_WIDTH and count >= _TARGET_LOOP_COUNT:
                     # the targets' weights side by side: each position's taps meet all targets at once
                     weights = np.empty((taps, count), np.float32)
                     for t in range(count):
@@ -59,22 +66,26 @@ def _channel_maxima_loop(taps: int):
                                 maxima[t] = value if value > maxima[t] else maxima[t]
                     out[start:end, g] = maxima
                     continue
-                row_maxima = np.full((count, out_w), -np.inf, np.float32)
-                for i in range(out_h):
+                chunk_maxima = np.full((count, length), -np.inf, np.float32)
+                for i in range(0, out_h, chunk_rows):
+                    span = (min(chunk_rows, out_h - i) - 1) * row_step + out_w
                     for q in range(taps):
                         first = i * row_step + offsets[q]
-                        window[q] = plane[first : first + out_w]
+                        window[q, :span] = plane[first : first + span]
                     for t in range(count):
                         w = weight[neuron[start + t], g]
-                        maxima = row_maxima[t]
-                        for j in range(out_w):
+                        maxima = chunk_maxima[t]
+                        for j in range(span):
                             value = np.float32(0.0)
                             for q in range(taps):
                                 value += w[q] * window[q, j]
                             # element-wise, not a running scalar max: LLVM vectorises this select, not the reduction
                             maxima[j] = value if value > maxima[j] else maxima[j]
                 for t in range(count):
-                    out[start + t, g] = row_maxima[t].max()
+                    best = -np.inf
+                    for r in range(chunk_rows):
+                        best = max(best, chunk_maxima[t, r * row_step : r * row_step + out_w].max())
+                    out[start + t, g] = best
             start = end
 
     return loop
@@ -108,6 +119,7 @@ def channel_maxima(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron
         neuron.numpy(),
         offsets,
         sh * row,
+        max(1, _CHUNK_POSITIONS // row) if sh == 1 else 1,
         out_h,
         out_w,
         out,
