@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Outputs narrower than this, with at least _TARGET_LOOP_COUNT targets in an image, are vectorised across the
-# targets; others along the output positions (the faster of the two on vgg and resnet layers: a 14-wide row
-# fills one AVX-512 vector, a 7-wide one half).
-_ROW_LOOP_WIDTH = 32
-_TARGET_LOOP_COUNT = 16
+# The target loop (vectorised across an image's targets) where they number at least out_w^2 / 24 and 4; the row loop
+# (along the output positions) elsewhere. Measured crossovers on 3x3 convs of 4 images: 7-wide rows, fewer than
+# 14 targets an image; 14-wide, fewer than 20; 28-wide, between 22 and 40; 56-wide, either loop.
+_TARGET_LOOP_RATIO = 24
+_TARGET_LOOP_COUNT = 4
 # Output positions the row loop computes at once (stride 1: several rows of a narrow plane; best of 128-1024).
 _CHUNK_POSITIONS = 128
 
@@ -49,11 +49,12 @@ def _channel_maxima_loop(taps: int):
             count = end - start
             for g in range(c_in):
                 plane = planes[image[start], g]
-                if out_w < _ROW_LOOP_WIDTH and count >= _TARGET_LOOP_COUNT:
+                if count >= _TARGET_LOOP_COUNT and count * _TARGET_LOOP_RATIO >= out_w * out_w:
                     # the targets' weights side by side: each position's taps meet all targets at once
                     weights = np.empty((taps, count), np.float32)
                     for t in range(count):
-                        weights[:, t] = weight[neuron[start + t], g]
+                        for q in range(taps):
+                            weights[q, t] = weight[neuron[start + t], g, q]
                     maxima = np.full(count, -np.inf, np.float32)
                     for i in range(out_h):
                         for j in range(out_w):
@@ -64,14 +65,16 @@ def _channel_maxima_loop(taps: int):
                                 for q in range(taps):
                                     value += weights[q, t] * window[q, 0]
                                 maxima[t] = value if value > maxima[t] else maxima[t]
-                    out[start:end, g] = maxima
+                    for t in range(count):
+                        out[start + t, g] = maxima[t]
                     continue
                 chunk_maxima = np.full((count, length), -np.inf, np.float32)
                 for i in range(0, out_h, chunk_rows):
                     span = (min(chunk_rows, out_h - i) - 1) * row_step + out_w
                     for q in range(taps):
-                        first = i * row_step + offsets[q]
-                        window[q, :span] = plane[first : first + span]
+                        source, copy = plane[i * row_step + offsets[q] :], window[q]
+                        for j in range(span):  # a loop: numba's slice assignment cost twice the whole loop here
+                            copy[j] = source[j]
                     for t in range(count):
                         w = weight[neuron[start + t], g]
                         maxima = chunk_maxima[t]
