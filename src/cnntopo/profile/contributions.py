@@ -3,8 +3,10 @@ of one layer, batched over images.
 
 Every selection is the cumulative rule: scores (clipped at 0) sorted descending, every one
 whose cumulative share of the total is <= ``theta`` kept plus the next, weight = score / sum of
-the kept scores. All (image, neuron) pairs of a layer are handled as one batch of rows: there
-is no Python loop over neurons or images.
+the kept scores. All (image, neuron) pairs of a layer are handled as one batch of rows, with no
+Python loop over neurons: by torch in chunks of rows (per image where a conv's inputs are unfolded
+or convolved), and for a conv's channel and element rules on a CPU by the compiled loops of
+:mod:`cnntopo.profile.kernels`.
 
 Neuron spaces of a layer whose tail is c x h x w: element ``c*h*w + i*w + j``, channel ``c``,
 spatial ``i*w + j``; a vector layer (Linear) has its n outputs in every kind. SVD neurons are
@@ -159,9 +161,9 @@ def _agreeing_maxima(head: torch.Tensor, tail: torch.Tensor) -> tuple[torch.Tens
 def _first_maxima(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``values.max(dim=2)`` of (N, c, P): each row's max and the first position that holds it.
 
-    torch's max with indices does not vectorise on a CPU (4x slower than a tail's forward pass
-    costs, per float): long rows are cut into contiguous blocks, whose maxima (``amax``, fast)
-    locate the first block holding the max, and only that block is searched for its first position.
+    torch's max with indices does not vectorise on a CPU (18x slower than ``amax`` on resnet18's
+    planes): long rows are cut into contiguous blocks, whose maxima (``amax``) locate the first
+    block holding the max, and only that block is searched for its first position.
     """
     n, c, plane = values.shape
     block = next(b for b in range(64, 0, -1) if plane % b == 0)
