@@ -168,6 +168,32 @@ def _sum_at_least(terms, bound):  # pragma: no cover
 
 
 @numba.njit(cache=True, boundscheck=False)
+def _fill_buffer(terms, c_in, taps, floor, top_values, top_columns):  # pragma: no cover
+    """The largest positive terms of at least ``floor`` (at most ``_BUFFER``) into the buffer, largest first, a
+    tie by the rule's column (``c kh kw``-flat; terms are channels-last); returns how many."""
+    held = 0
+    entry = floor  # a term below this cannot enter: the floor, then the buffer's last
+    for index in range(len(terms)):
+        value = terms[index]
+        if value < entry or value <= 0:
+            continue
+        column = (index % c_in) * taps + index // c_in
+        if held == _BUFFER and value == entry and column > top_columns[_BUFFER - 1]:
+            continue
+        k = held if held < _BUFFER else _BUFFER - 1
+        while k > 0 and (top_values[k - 1] < value or (top_values[k - 1] == value and top_columns[k - 1] > column)):
+            top_values[k] = top_values[k - 1]
+            top_columns[k] = top_columns[k - 1]
+            k -= 1
+        top_values[k] = value
+        top_columns[k] = column
+        held = min(held + 1, _BUFFER)
+        if held == _BUFFER:
+            entry = top_values[_BUFFER - 1]
+    return held
+
+
+@numba.njit(cache=True, boundscheck=False)
 def _element_terms(padded, weight, image, channel, position, geometry, theta):  # pragma: no cover
     """For each target: its kept terms' target index, input neuron and weight (see :func:`element_contributions`).
 
@@ -188,37 +214,31 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
     inputs = np.empty(capacity, np.int64)
     weights = np.empty(capacity, np.float32)
     found = 0
+    last_entry = np.float32(0.0)
     for p in range(len(image)):
         top, left = (position[p] // out_w) * sh, (position[p] % out_w) * sw
         total32 = _field_terms(padded, weight, image[p], channel[p], top, left, dh, dw, terms)
         if not total32 > 0:
             continue
-        held = 0
-        entry = np.float32(0.0)  # a term below this cannot enter the buffer: 0, then the buffer's last
-        for index in range(n):
-            value = terms[index]
-            if value < entry or value <= 0:
-                continue
-            column = (index % c_in) * taps + index // c_in
-            if held == _BUFFER and value == entry and column > top_columns[_BUFFER - 1]:
-                continue
-            # insert, largest first, a tie by column (the order of a stable sort in the rule's order)
-            k = held if held < _BUFFER else _BUFFER - 1
-            while k > 0 and (top_values[k - 1] < value or (top_values[k - 1] == value and top_columns[k - 1] > column)):
-                top_values[k] = top_values[k - 1]
-                top_columns[k] = top_columns[k - 1]
-                k -= 1
-            top_values[k] = value
-            top_columns[k] = column
-            held = min(held + 1, _BUFFER)
-            if held == _BUFFER:
-                entry = top_values[_BUFFER - 1]
+        # The buffer's last term of the target before (the same channel, a position beside: alike terms) as a
+        # floor: the terms below it are passed over, far fewer enter the buffer (whose insertions cost most of
+        # the loop: resnet34, 1.24 to 0.64 s for 2 images). A floor above the cut is dropped and the terms
+        # looked at again.
+        floor = last_entry
+        while True:
+            held = _fill_buffer(terms, c_in, taps, floor, top_values, top_columns)
+            # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
+            running, kept = 0.0, 0
+            while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
+                running += top_values[kept]
+                kept += 1
+            if held == _BUFFER or np.float32(running) / total32 > theta or floor == 0:
+                break
+            floor = np.float32(0.0)
+        entry = top_values[_BUFFER - 1]
+        if held == _BUFFER:
+            last_entry = entry
         values, columns = top_values, top_columns
-        # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
-        running, kept = 0.0, 0
-        while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
-            running += values[kept]
-            kept += 1
         bound = entry
         while held == _BUFFER and np.float32(running) / total32 <= theta:
             # The cut lies beyond the buffer: sort the terms of at least half the bound (halved until their sum
