@@ -277,7 +277,8 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
             inputs[found] = (c * h_in + i) * w_in + j
             weights[found] = values[k] / cumulative
             found += 1
-    return rows[:found], inputs[:found], weights[:found]
+    # copies: a view would keep the grown arrays' slack alive (vgg11 backward element, 909 against 800 MB an image)
+    return rows[:found].copy(), inputs[:found].copy(), weights[:found].copy()
 
 
 def element_contributions(
