@@ -176,6 +176,7 @@ def test_largest_has_topks_values_and_columns_that_hold_them():
         (3, (30, 70), (3, 5), (2, 1), (0, 2), 2, 4),  # every parameter of its own
         (8, (14, 66), 1, 2, 0, 1, 17),
         (4, (13, 12), 3, 1, 1, 1, 5),  # rows of 12, few targets: nine rows at once, then four
+        (3, (20, 30), 3, (1, 2), 1, 1, 6),  # stride 2 along rows only: rows at once, across column phases
     ],
 )
 def test_channel_maxima_equal_a_grouped_convolution_per_target(
