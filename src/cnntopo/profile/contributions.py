@@ -361,12 +361,19 @@ def _maxpool_contributions(layer, x, head, targets: Targets, kind: str, theta: f
         _, where = _apply_pool(layer, x.flatten(0, 1)[planes].unsqueeze(1), return_indices=True)
         return _identity_contributions(targets, channel * plane_in + where.flatten(1)[plane, position])
     _, where = _apply_pool(layer, x, return_indices=True)
-    where = where.flatten(2)
     y = head.flatten(2)[targets.image, :, targets.neuron]
-    terms = y.new_zeros(len(targets.image), plane_in).scatter_add_(1, where[targets.image, :, targets.neuron], y * y)
+    # A target's c channels reach at most c input positions: its terms are one column per distinct position,
+    # in ascending order as in a dense row of the plane (which cost P x plane floats: resnet18's max pool,
+    # 1,109 targets, 56 MB and 0.27 forward passes)
+    reached = where.flatten(2)[targets.image, :, targets.neuron]  # (P, c) input positions
+    order = torch.argsort(reached, dim=1, stable=True)
+    positions, squares = reached.gather(1, order), (y * y).gather(1, order)
+    column = torch.cumsum(torch.cat([torch.ones_like(positions[:, :1]), positions.diff(dim=1).ne(0).long()], 1), 1) - 1
+    terms = torch.zeros_like(squares).scatter_add_(1, column, squares)
     terms = terms / torch.linalg.vector_norm(y, dim=1).clamp(min=torch.finfo(y.dtype).tiny)[:, None]
     rows, cols, w = _select(terms, theta)
-    return Contributions(rows, torch.zeros_like(rows), cols, w)
+    inn = torch.zeros_like(positions).scatter_(1, column, positions)[rows, cols]
+    return Contributions(rows, torch.zeros_like(rows), inn, w)
 
 
 def _avgpool_contributions(layer, x, head, targets: Targets, kind: str, theta: float):
