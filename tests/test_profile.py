@@ -246,6 +246,32 @@ def test_element_contributions_equal_the_rule_written_out(theta):
         assert list(got.values()) == pytest.approx(list(expected.values()), rel=1e-5)
 
 
+def test_max_pool_spatial_terms_sum_the_channels_that_reach_one_position():
+    # Two channels equal: their maxima sit at one input position, whose term is both their squares.
+    from cnntopo.profile.contributions import Targets, contributions
+
+    generator = torch.Generator().manual_seed(10)
+    model = nn.Sequential(nn.Conv2d(1, 3, 1), nn.MaxPool2d(3, 2, 1), nn.Flatten(), nn.Linear(27, 2)).eval()
+    network = trace_network(model)
+    x = torch.randn(2, 1, 6, 6, generator=generator)
+    record = network.record(x)
+    record.tails[1][:, 1] = record.tails[1][:, 0]
+    record.heads[2] = torch.nn.functional.max_pool2d(record.tails[1], 3, 2, 1)
+    pool = next(layer for layer in network.layers if layer.op == "maxpool")
+    targets = Targets(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 4, 4, 8]), torch.ones(4))
+    found = contributions(pool, record, targets, "spatial", 0.6)
+    _, where = torch.nn.functional.max_pool2d(record.tails[1], 3, 2, 1, return_indices=True)
+    for p in range(4):
+        image, position = int(targets.image[p]), int(targets.neuron[p])
+        y = record.heads[2][image, :, position // 3, position % 3]
+        dense = torch.zeros(36).index_add_(0, where[image, :, position // 3, position % 3].flatten(), y * y)
+        expected = keep_rule((dense / y.norm()).numpy(), 0.6)
+        chosen = found.row == p
+        got = dict(zip(found.inn[chosen].tolist(), found.weight[chosen].tolist()))
+        assert got.keys() == expected.keys()
+        assert list(got.values()) == pytest.approx([expected[k] for k in got], rel=1e-6)
+
+
 def test_agreeing_maxima_equal_the_masked_max_with_its_first_position():
     # The tail's max is taken as is where the head agrees there, and looked for again where it does not.
     from cnntopo.profile.contributions import _agreeing_maxima, _first_maxima
