@@ -246,6 +246,37 @@ def test_element_contributions_equal_the_rule_written_out(theta):
         assert list(got.values()) == pytest.approx(list(expected.values()), rel=1e-5)
 
 
+def test_conv_spatial_terms_equal_the_projection_written_out():
+    # Spatial neuron (i, j) of a conv: the term of kernel tap (r, s) is <v_rs, y> / |y| with v_rs[o] =
+    # sum_c W[o, c, r, s] x[c, i + r - 1, j + s - 1] and y = sum_rs v_rs (the output without bias).
+    from cnntopo.profile.contributions import Targets, contributions
+
+    generator = torch.Generator().manual_seed(11)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(100, 2)).eval()
+    network = trace_network(model)
+    x = torch.randn(2, 3, 5, 5, generator=generator)
+    conv = next(layer for layer in network.layers if layer.op == "conv")
+    targets = Targets(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 12, 7, 24]), torch.ones(4))
+    found = contributions(conv, network.record(x), targets, "spatial", 0.3)
+    w = model[0].weight.detach().double().numpy()
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1)).double().numpy()
+    for p in range(4):
+        image, (i, j) = int(targets.image[p]), divmod(int(targets.neuron[p]), 5)
+        v = {
+            (r, s): np.einsum("oc,c->o", w[:, :, r, s], padded[image, :, i + r, j + s])
+            for r in range(3)
+            for s in range(3)
+        }
+        y = sum(v.values())
+        terms = np.array([v[r, s] @ y / np.linalg.norm(y) for r in range(3) for s in range(3)])
+        inputs = [(i + r - 1) * 5 + j + s - 1 for r in range(3) for s in range(3)]
+        expected = {inputs[k]: weight for k, weight in keep_rule(terms, 0.3).items()}
+        chosen = found.row == p
+        got = dict(zip(found.inn[chosen].tolist(), found.weight[chosen].tolist()))
+        assert got.keys() == expected.keys(), p
+        assert list(got.values()) == pytest.approx([expected[k] for k in got], rel=1e-5)
+
+
 def test_max_pool_spatial_terms_sum_the_channels_that_reach_one_position():
     # Two channels equal: their maxima sit at one input position, whose term is both their squares.
     from cnntopo.profile.contributions import Targets, contributions
