@@ -28,8 +28,8 @@ from cnntopo.profile.network import ProfileLayer, Recording, UnsupportedLayerErr
 
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
 _CHUNK_FLOATS = 1 << 25
-# The element and channel rules' terms, made and selected per chunk, stay near the cache below this
-# many floats: element profiles of resnet34 ran 1.3x faster than in chunks of 2^25, which spend their
+# The element and channel rules' terms on the torch path (CUDA, other dtypes), made and selected per chunk,
+# stay near the cache below this many floats: element profiles of resnet34 ran 1.3x faster than in chunks of 2^25, which spend their
 # time in page faults. The spatial rule's matrix products run faster on the larger chunks.
 _TERM_FLOATS = 1 << 20
 

@@ -200,7 +200,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
     ``padded`` (N, h, w, c_in) and ``weight`` (c_out, kh, kw, c_in) are channels-last, so that a tap's terms are
     one vectorised loop; ties are still broken by the rule's column order, ``c kh kw``-flat.
     """
-    c_out, kh, kw, c_in = weight.shape
+    _, kh, kw, c_in = weight.shape
     out_w, sh, sw, dh, dw, ph, pw, h_in, w_in = geometry
     taps = kh * kw
     n = c_in * taps
