@@ -210,6 +210,7 @@ def test_channel_maxima_equal_a_grouped_convolution_per_target(
 def test_element_contributions_equal_the_rule_written_out(theta):
     # The compiled loop against keep_rule on each target's terms, with strides, dilation and padding of their
     # own; 0.9 takes most of 30 terms (past the loop's buffer of 16), and the tied targets' order is the columns'.
+    # Channel 2 of image 1 has 30 distinct positive terms.
     from cnntopo.profile.kernels import element_contributions
 
     generator = torch.Generator().manual_seed(9)
@@ -217,13 +218,15 @@ def test_element_contributions_equal_the_rule_written_out(theta):
     with torch.no_grad():
         conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
         conv.weight[3] = 1.0
+        conv.weight[2] = torch.rand(conv.weight[2].shape, generator=generator) + 0.1
     x = torch.randn(2, 5, 9, 11, generator=generator).clamp(min=0)
     x[1] = 2.0  # channel 3 of image 1: every term tied
     out_h, out_w = (9 + 2 - 2 - 1) // 2 + 1, (11 + 4 - 2 - 1) // 1 + 1
     image = torch.randint(0, 2, (40,), generator=generator)
     neuron = torch.randint(0, 4 * out_h * out_w, (40,), generator=generator)
     neuron[:3] = 3 * out_h * out_w + torch.tensor([0, 7, 20])
-    image[:3] = 1
+    neuron[3:6] = 2 * out_h * out_w + torch.tensor([15, 16, 30])  # 30 distinct positive terms: cut past 16
+    image[:6] = 1
     rows, inputs, weights = element_contributions(x, conv, image, neuron, theta)
     padded = torch.nn.functional.pad(x, (2, 2, 1, 1)).numpy()
     w = conv.weight.detach().numpy()
