@@ -28,9 +28,10 @@ from cnntopo.profile.network import ProfileLayer, Recording, UnsupportedLayerErr
 
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
 _CHUNK_FLOATS = 1 << 25
-# The element and channel rules' terms on the torch path (CUDA, other dtypes), made and selected per chunk,
-# stay near the cache below this many floats: element profiles of resnet34 ran 1.3x faster than in chunks of 2^25, which spend their
-# time in page faults. The spatial rule's matrix products run faster on the larger chunks.
+# The element and channel rules' terms on the torch path (CUDA, other dtypes), made and selected per
+# chunk, stay near the cache below this many floats: element profiles of resnet34 ran 1.3x faster than
+# in chunks of 2^25, which spend their time in page faults. The spatial rule's matrix products run
+# faster on the larger chunks.
 _TERM_FLOATS = 1 << 20
 
 
@@ -207,7 +208,7 @@ class _ReceptiveFields:
     def __init__(self, x: torch.Tensor, conv: nn.Conv2d, dense: bool) -> None:
         (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
         c, h, w = x.shape[1:]
-        self.out_width = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        self.out_width = kernels.output_size(conv, h, w)[1]
         self.unfolded = None
         if dense:
             self.unfolded = F.unfold(x, conv.kernel_size, conv.dilation, conv.padding, conv.stride)[0].T.contiguous()

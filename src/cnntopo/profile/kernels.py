@@ -29,6 +29,12 @@ _TARGET_LOOP_COUNT = 4
 _CHUNK_POSITIONS = 128
 
 
+def output_size(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int]:
+    """Output rows and columns of ``conv`` on an h x w input."""
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
+    return (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+
 @functools.cache
 def _channel_maxima_loop(taps: int):
     """The compiled loop for kernels of ``taps`` entries: a constant here, so the tap loop is unrolled and the
@@ -103,8 +109,7 @@ def channel_maxima(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron
     """
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
     n, c_in, h, w = x.shape
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out_h, out_w = output_size(conv, h, w)
     # Padded and split by column phase (column q * sw + phase at [phase, q]): every tap reads a
     # contiguous run of a row for any stride.
     padded = F.pad(x, (pw, pw + (-(w + 2 * pw)) % sw, ph, ph))
@@ -291,10 +296,9 @@ def element_contributions(
     the targets; input neurons are ``c h w``-flat in ``x``. The values of the torch path (equal to float rounding),
     in one pass that writes only what is kept.
     """
-    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
+    (sh, sw), (dh, dw), (ph, pw) = conv.stride, conv.dilation, conv.padding
     n, c_in, h, w = x.shape
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out_h, out_w = output_size(conv, h, w)
     padded = F.pad(x, (pw, pw, ph, ph)).permute(0, 2, 3, 1).contiguous().numpy()
     geometry = (out_w, sh, sw, dh, dw, ph, pw, h, w)
     rows, inputs, weights = _element_terms(
