@@ -13,7 +13,7 @@ from torch import nn
 
 from cnntopo.profile.contributions import _largest, cumulative_selection, svd_basis
 from cnntopo.profile.network import UnsupportedLayerError, trace_network
-from cnntopo.profile.profiler import profile_images, row_order
+from cnntopo.profile.profiler import profile_images, sorted_table
 from cnntopo.profile.profiles import Profile, jaccard
 from cnntopo.profile.topology import (
     farthest_point_landmarks,
@@ -340,11 +340,27 @@ def test_svd_basis_spans_the_svds_singular_directions():
         assert torch.allclose(overlap, torch.eye(len(overlap), dtype=torch.float64), atol=1e-5), shape
 
 
-def test_row_order_equals_lexsort():
+def test_sorted_table_equals_lexsort_of_the_rows():
     generator = np.random.default_rng(6)
-    table = np.stack([generator.integers(0, high, 5000) for high in (3, 40, 2**22, 40, 2**22)], 1)
-    assert np.array_equal(row_order(torch.from_numpy(table)).numpy(), np.lexsort(table.T[::-1]))
-    assert len(row_order(torch.zeros((0, 5), dtype=torch.long))) == 0
+    for highs in [(3, 40, 2**22, 40, 2**22), (2**40, 3, 2**30, 1, 2**35)]:  # one key; three keys
+        parts, weights = [], []
+        for rows in (5000, 0, 700):
+            constant = int(generator.integers(0, highs[1]))
+            parts.append([torch.from_numpy(generator.integers(0, high, rows)) for high in highs])
+            parts[-1][1] = constant  # a column shared by the part's rows
+            weights.append(torch.from_numpy(generator.random(rows)))
+        table, weight = sorted_table(parts, weights, 5)
+        expected = np.concatenate(
+            [
+                np.stack([np.full(len(w), c) if isinstance(c, int) else c.numpy() for c in p], 1)
+                for p, w in zip(parts, weights)
+            ]
+        )
+        order = np.lexsort(expected.T[::-1])
+        assert np.array_equal(table, expected[order]), highs
+        assert np.array_equal(weight, torch.cat(weights).float().numpy()[order])
+    table, weight = sorted_table([], [], 3)
+    assert table.shape == (0, 3) and weight.shape == (0,)
 
 
 @pytest.mark.parametrize("tracing", ["backward", "layerwise"])
