@@ -174,7 +174,7 @@ def test_largest_has_topks_values_and_columns_that_hold_them():
         (6, (40, 9), 3, 1, (1, 0), 1, 20),  # rows of 9, many targets: vectorised across targets
         (4, (37, 45), 7, 2, 3, 1, 2),  # resnet's stem: 7x7, stride 2, odd sizes
         (3, (30, 70), (3, 5), (2, 1), (0, 2), 2, 4),  # every parameter of its own
-        (8, (14, 66), 1, 2, 0, 1, 17),
+        (8, (14, 30), 1, 2, 0, 1, 17),  # strided, rows of 15: across targets
         (4, (13, 12), 3, 1, 1, 1, 5),  # rows of 12, few targets: nine rows at once, then four
         (3, (20, 30), 3, (1, 2), 1, 1, 6),  # stride 2 along rows only: rows at once, across column phases
     ],

@@ -20,11 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# The target loop (vectorised across an image's targets) where they number at least out_w^2 / 24 and 4; the row loop
-# (along the output positions) elsewhere. Measured crossovers on 3x3 convs of 4 images: 7-wide rows, fewer than
-# 14 targets an image; 14-wide, fewer than 20; 28-wide, between 22 and 40; 56-wide, either loop.
-_TARGET_LOOP_RATIO = 24
-_TARGET_LOOP_COUNT = 4
+# Output rows of up to this width take the target loop (vectorised across an image's targets) for an image with
+# targets at least as many as the row is wide (half as many for a strided conv, whose row loop takes one row at a
+# time) and at least 4; the row loop (along the output positions) takes the rest. Measured crossovers, 3x3 convs
+# of 4 images: stride 1, rows of 7, 14 and 28 at 8, 16 and 32 targets an image; stride 2, rows of 7 and 14 at 4
+# and 8. On rows of 56 the target loop was 10-20 % faster from 48 targets on resnet18's 64 channels, and slower
+# at 69 on vgg11's 128 and 256; on rows of 112, slower at 56.
+_TARGET_LOOP_WIDTH = 32
 # Output positions the row loop computes at once (stride 1: several rows of a narrow plane; best of 128-1024).
 _CHUNK_POSITIONS = 128
 
@@ -41,12 +43,15 @@ def _channel_maxima_loop(taps: int):
     loop inside it vectorised (a run-time tap count left it scalar, 3x slower)."""
 
     @numba.njit(cache=True, fastmath=True, boundscheck=False)
-    def loop(planes, weight, image, neuron, offsets, row_step, chunk_rows, out_h, out_w, out):  # pragma: no cover
+    def loop(
+        planes, weight, image, neuron, offsets, row_step, chunk_rows, target_loop_from, out_h, out_w, out
+    ):  # pragma: no cover
         c_in = weight.shape[1]
         # chunk_rows output rows at a time, with the columns between them that no output reads (stride 1):
         # a row of 28 or 56 would leave part of each vector idle; the final max skips those columns.
         length = (chunk_rows - 1) * row_step + out_w
         window = np.empty((taps, length), np.float32)
+        fold = np.empty(out_w, np.float32)
         start = 0
         while start < len(image):
             end = start
@@ -55,7 +60,7 @@ def _channel_maxima_loop(taps: int):
             count = end - start
             for g in range(c_in):
                 plane = planes[image[start], g]
-                if count >= _TARGET_LOOP_COUNT and count * _TARGET_LOOP_RATIO >= out_w * out_w:
+                if count >= target_loop_from:
                     # the targets' weights side by side: each position's taps meet all targets at once
                     weights = np.empty((taps, count), np.float32)
                     for t in range(count):
@@ -91,10 +96,16 @@ def _channel_maxima_loop(taps: int):
                             # element-wise, not a running scalar max: LLVM vectorises this select, not the reduction
                             maxima[j] = value if value > maxima[j] else maxima[j]
                 for t in range(count):
-                    best = -np.inf
-                    for r in range(chunk_rows):
-                        best = max(best, chunk_maxima[t, r * row_step : r * row_step + out_w].max())
-                    out[start + t, g] = best
+                    # the rows' maxima folded element-wise (vectorised), then one scalar max over a row: a scalar
+                    # max over every row had cost more than the terms on 14-wide planes
+                    maxima = chunk_maxima[t]
+                    for j in range(out_w):
+                        fold[j] = maxima[j]
+                    for r in range(1, chunk_rows):
+                        row = maxima[r * row_step :]
+                        for j in range(out_w):
+                            fold[j] = row[j] if row[j] > fold[j] else fold[j]
+                    out[start + t, g] = fold.max()
             start = end
 
     return loop
@@ -128,6 +139,7 @@ def channel_maxima(x: torch.Tensor, conv: nn.Conv2d, image: torch.Tensor, neuron
         offsets,
         sh * row,
         max(1, _CHUNK_POSITIONS // row) if sh == 1 else 1,
+        max(4, out_w // sh) if out_w <= _TARGET_LOOP_WIDTH else len(image) + 1,
         out_h,
         out_w,
         out,
