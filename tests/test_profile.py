@@ -249,6 +249,23 @@ def test_element_contributions_equal_the_rule_written_out(theta):
         assert list(got.values()) == pytest.approx(list(expected.values()), rel=1e-5)
 
 
+def test_element_contributions_take_terms_equal_to_the_floor_from_channels_passed_over():
+    # Target 0's sixteen terms of 1 make 1 the floor of target 1, whose terms are 3 (channel 5, tap 1) and eight 1s
+    # (tap 0 of every channel). The rule keeps the 3 and then the 1 of the first column, channel 0's: a channel whose
+    # largest term only equals the floor must still be looked at.
+    from cnntopo.profile.kernels import element_contributions
+
+    conv = nn.Conv2d(8, 1, (1, 2), bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    x = torch.zeros(1, 8, 1, 3)
+    x[0, :, 0, :2] = 1.0
+    x[0, 5, 0, 2] = 3.0
+    rows, inputs, weights = element_contributions(x, conv, torch.tensor([0, 0]), torch.tensor([0, 1]), 0.3)
+    second = rows == 1
+    assert dict(zip(inputs[second].tolist(), weights[second].tolist())) == {17: 0.75, 1: 0.25}
+
+
 def test_conv_spatial_terms_equal_the_projection_written_out():
     # Spatial neuron (i, j) of a conv: the term of kernel tap (r, s) is <v_rs, y> / |y| with v_rs[o] =
     # sum_c W[o, c, r, s] x[c, i + r - 1, j + s - 1] and y = sum_rs v_rs (the output without bias).

@@ -153,13 +153,14 @@ _BUFFER = 16
 
 
 @numba.njit(cache=True, fastmath=True, boundscheck=False)
-def _field_terms(padded, weight, image, channel, top, left, dh, dw, terms):  # pragma: no cover
-    """Terms (kh kw c_in,) of one target, channels innermost; returns their positive part's sum (fastmath: a
-    vectorised sum, equal to float32 rounding)."""
+def _field_terms(padded, weight, image, channel, top, left, dh, dw, terms, channel_maxima):  # pragma: no cover
+    """Terms (kh kw c_in,) of one target, channels innermost, and each input channel's largest term, at least 0
+    (c_in,); returns the terms' positive part's sum (fastmath: a vectorised sum, equal to float32 rounding)."""
     x = padded[image]
     w = weight[channel]
     kh, kw, c_in = w.shape
     total = np.float32(0.0)
+    channel_maxima[:] = 0
     for r in range(kh):
         for s in range(kw):
             x_tap = x[top + r * dh, left + s * dw]
@@ -169,6 +170,7 @@ def _field_terms(padded, weight, image, channel, top, left, dh, dw, terms):  # p
                 value = x_tap[c] * w_tap[c]
                 terms[first + c] = value
                 total += value if value > 0 else np.float32(0.0)
+                channel_maxima[c] = value if value > channel_maxima[c] else channel_maxima[c]
     return total
 
 
@@ -185,28 +187,34 @@ def _sum_at_least(terms, bound):  # pragma: no cover
 
 
 @numba.njit(cache=True, boundscheck=False)
-def _fill_buffer(terms, c_in, taps, floor, top_values, top_columns):  # pragma: no cover
+def _fill_buffer(terms, channel_maxima, taps, floor, top_values, top_columns):  # pragma: no cover
     """The largest positive terms of at least ``floor`` (at most ``_BUFFER``) into the buffer, largest first, a
-    tie by the rule's column (``c kh kw``-flat; terms are channels-last); returns how many."""
+    tie by the rule's column (``c kh kw``-flat; terms are channels-last); returns how many. A channel whose largest
+    term cannot enter is passed over whole: its taps are not looked at (the buffer's order does not depend on the
+    order the terms come in)."""
+    c_in = len(channel_maxima)
     held = 0
     entry = floor  # a term below this cannot enter: the floor, then the buffer's last
-    for index in range(len(terms)):
-        value = terms[index]
-        if value < entry or value <= 0:
+    for c in range(c_in):
+        if channel_maxima[c] < entry or channel_maxima[c] <= 0:
             continue
-        column = (index % c_in) * taps + index // c_in
-        if held == _BUFFER and value == entry and column > top_columns[_BUFFER - 1]:
-            continue
-        k = held if held < _BUFFER else _BUFFER - 1
-        while k > 0 and (top_values[k - 1] < value or (top_values[k - 1] == value and top_columns[k - 1] > column)):
-            top_values[k] = top_values[k - 1]
-            top_columns[k] = top_columns[k - 1]
-            k -= 1
-        top_values[k] = value
-        top_columns[k] = column
-        held = min(held + 1, _BUFFER)
-        if held == _BUFFER:
-            entry = top_values[_BUFFER - 1]
+        for tap in range(taps):
+            value = terms[tap * c_in + c]
+            if value < entry or value <= 0:
+                continue
+            column = c * taps + tap
+            if held == _BUFFER and value == entry and column > top_columns[_BUFFER - 1]:
+                continue
+            k = held if held < _BUFFER else _BUFFER - 1
+            while k > 0 and (top_values[k - 1] < value or (top_values[k - 1] == value and top_columns[k - 1] > column)):
+                top_values[k] = top_values[k - 1]
+                top_columns[k] = top_columns[k - 1]
+                k -= 1
+            top_values[k] = value
+            top_columns[k] = column
+            held = min(held + 1, _BUFFER)
+            if held == _BUFFER:
+                entry = top_values[_BUFFER - 1]
     return held
 
 
@@ -222,6 +230,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
     taps = kh * kw
     n = c_in * taps
     terms = np.empty(n, np.float32)
+    channel_maxima = np.empty(c_in, np.float32)
     in_rule_order = np.empty(n, np.float32)
     candidates = np.empty(n, np.int64)
     top_values = np.empty(_BUFFER, np.float32)
@@ -234,7 +243,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
     last_entry = np.float32(0.0)
     for p in range(len(image)):
         top, left = (position[p] // out_w) * sh, (position[p] % out_w) * sw
-        total32 = _field_terms(padded, weight, image[p], channel[p], top, left, dh, dw, terms)
+        total32 = _field_terms(padded, weight, image[p], channel[p], top, left, dh, dw, terms, channel_maxima)
         if not total32 > 0:
             continue
         # The buffer's last term of the target before (the same channel, a position beside: alike terms) as a
@@ -243,7 +252,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
         # looked at again.
         floor = last_entry
         while True:
-            held = _fill_buffer(terms, c_in, taps, floor, top_values, top_columns)
+            held = _fill_buffer(terms, channel_maxima, taps, floor, top_values, top_columns)
             # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
             running, kept = 0.0, 0
             while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
