@@ -26,6 +26,8 @@ from torch import nn
 from cnntopo.profile import kernels
 from cnntopo.profile.network import ProfileLayer, Recording, UnsupportedLayerError
 
+# _largest cuts rows into blocks from this many floats on (measured: topk alone was faster on 40 x 256, slower on 80 x 512).
+_BLOCKED_TOPK_FLOATS = 1 << 15
 # Rows of pairs x input size above this many floats are processed in chunks (memory bound).
 _CHUNK_FLOATS = 1 << 25
 # The element and channel rules' terms on the torch path (CUDA, other dtypes), made and selected per
@@ -51,21 +53,29 @@ def _select_nonnegative(values: torch.Tensor, theta: float) -> tuple[torch.Tenso
     # The rule keeps few entries of long rows: the top k sorted (topk) decide a row whenever its
     # cut falls inside them. topk's cost grows with k, so k starts small and only the rows it
     # does not decide are taken again with a larger k, the whole sort being the last resort.
-    rows = torch.arange(len(values), device=values.device)
+    rows = None  # every row; then those left undecided
     k = min(n, 16)
     found = []
-    while len(rows):
-        part = values[rows] if len(rows) < len(values) else values
+    while True:
+        part, part_total = (values, total) if rows is None else (values[rows], total[rows])
         ordered, order = _largest(part, k) if k < n else torch.sort(part, dim=1, descending=True)
         cumulative = torch.cumsum(ordered, dim=1)
-        kept = ((cumulative / total[rows]) <= theta).sum(dim=1) + 1
-        decided = kept <= k if k < n else torch.ones_like(kept, dtype=torch.bool)
-        kept = kept.clamp(max=k)
+        kept = ((cumulative / part_total) <= theta).sum(dim=1) + 1
+        mask = (torch.arange(k, device=values.device) < kept.unsqueeze(1)) & (ordered > 0)
+        undecided = kept > k if k < n else None
+        if undecided is not None:
+            kept = kept.clamp(max=k)
+            mask &= ~undecided.unsqueeze(1)
         normaliser = cumulative.gather(1, (kept - 1).unsqueeze(1))
-        mask = (torch.arange(k, device=values.device) < kept.unsqueeze(1)) & (ordered > 0) & decided.unsqueeze(1)
         r, positions = mask.nonzero(as_tuple=True)
-        found.append((rows[r], order[r, positions], (ordered / normaliser)[r, positions]))
-        rows, k = rows[~decided], min(n, 4 * k)
+        weight = ordered[r, positions] / normaliser[r, 0]
+        found.append((r if rows is None else rows[r], order[r, positions], weight))
+        if undecided is None or not undecided.any():
+            break
+        rows = undecided.nonzero()[:, 0] if rows is None else rows[undecided]
+        k = min(n, 4 * k)
+    if len(found) == 1:  # nonzero is row-major: the rows come sorted
+        return found[0]
     row, column, weight = (torch.cat(parts) for parts in zip(*found))
     by_row = torch.argsort(row, stable=True)
     return row[by_row], column[by_row], weight[by_row]
@@ -81,7 +91,9 @@ def _largest(values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     rows, n = values.shape
     block = next((b for b in range(16, 1, -1) if n % b == 0 and n // b >= 4 * k), 1)
-    if block == 1 or values.is_cuda:  # the blocks pay on a CPU core; a GPU's topk is parallel over the row
+    # The blocks pay on a CPU core, above a few rows: their four operations cost more than topk on (40, 256). A GPU's
+    # topk is parallel over the row.
+    if block == 1 or values.is_cuda or rows * n < _BLOCKED_TOPK_FLOATS:
         return torch.topk(values, k, dim=1)
     width = n // block
     blocks = values.reshape(rows, block, width)
