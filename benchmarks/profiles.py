@@ -4,9 +4,9 @@ For each network (random-init torchvision weights, a fixed seed, ``--images`` ra
 ``--size`` px) it times one forward pass of the batch (best of 3) and then, per kind and tracing,
 what a profile job pays per image: recording the batch and profiling it (the best of the next 3 batches, as the
 forward pass is the best of 3, after a first whose memory they reuse; all with the profile step's
-``keep_freed_memory``). The ratio of the two is the cost in forward passes, the floor being 1. Beside it: the peak memory per image in flight
-(resident memory sampled every 2 ms during the first batch, less the memory before it; on CUDA the
-allocator's peak), and, where upstream DeepDataProfiler 2.0.1 has the same method (layerwise
+``keep_freed_memory``). The ratio of the two is the cost in forward passes, the floor being 1. Beside it: the peak
+memory per image in flight (resident memory sampled every 2 ms during the first batch, less the memory before it;
+on CUDA the allocator's peak), and, where upstream DeepDataProfiler 2.0.1 has the same method (layerwise
 channel and element; SVD neurons), upstream's cost in our forward passes, measured after all of
 ours for the network (it slows what runs after it in the process). SVD bases are computed
 once per model, before the images, and reported on their own (``bases_s``); upstream computes

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 # Output rows of up to this width take the target loop (vectorised across an image's targets) for an image with
-# targets at least as many as the row is wide (half as many for a strided conv, whose row loop takes one row at a
-# time) and at least 4; the row loop (along the output positions) takes the rest. Measured crossovers, 3x3 convs
+# at least 4 targets and at least the row's width divided by the row stride (a strided conv's row loop takes one row
+# at a time); the row loop (along the output positions) takes the rest. Measured crossovers, 3x3 convs
 # of 4 images: stride 1, rows of 7, 14 and 28 at 8, 16 and 32 targets an image; stride 2, rows of 7 and 14 at 4
 # and 8. On rows of 56 the target loop was 10-20 % faster from 48 targets on resnet18's 64 channels, and slower
 # at 69 on vgg11's 128 and 256; on rows of 112, slower at 56.
