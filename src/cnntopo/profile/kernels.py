@@ -187,6 +187,18 @@ def _sum_at_least(terms, bound):  # pragma: no cover
 
 
 @numba.njit(cache=True, boundscheck=False)
+def _cut(values, count, total, theta):  # pragma: no cover
+    """The cumulative rule on the first ``count`` of ``values`` (sorted descending) out of ``total``: how many are
+    kept, and their sum. Running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the
+    same."""
+    running, kept = 0.0, 0
+    while kept < count and (kept == 0 or np.float32(running) / total <= theta):
+        running += values[kept]
+        kept += 1
+    return running, kept
+
+
+@numba.njit(cache=True, boundscheck=False)
 def _fill_buffer(terms, channel_maxima, taps, floor, top_values, top_columns):  # pragma: no cover
     """The largest positive terms of at least ``floor`` (at most ``_BUFFER``) into the buffer, largest first, a
     tie by the rule's column (``c kh kw``-flat; terms are channels-last); returns how many. A channel whose largest
@@ -253,11 +265,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
         floor = last_entry
         while True:
             held = _fill_buffer(terms, channel_maxima, taps, floor, top_values, top_columns)
-            # running sums in float64, compared in float32: torch's cumsum of float32 on a CPU does the same
-            running, kept = 0.0, 0
-            while kept < held and (kept == 0 or np.float32(running) / total32 <= theta):
-                running += top_values[kept]
-                kept += 1
+            running, kept = _cut(top_values, held, total32, theta)
             if held == _BUFFER or np.float32(running) / total32 > theta or floor == 0:
                 break
             floor = np.float32(0.0)
@@ -283,10 +291,7 @@ def _element_terms(padded, weight, image, channel, position, geometry, theta):  
                 in_rule_order[k] = terms[(column % taps) * c_in + column // taps]
             order = np.argsort(-in_rule_order[:count], kind="mergesort")
             values, columns = in_rule_order[:count][order], columns[order]
-            running, kept = 0.0, 0
-            while kept < count and (kept == 0 or np.float32(running) / total32 <= theta):
-                running += values[kept]
-                kept += 1
+            running, kept = _cut(values, count, total32, theta)
             if bound == _SMALLEST:
                 break
         cumulative = np.float32(running)
